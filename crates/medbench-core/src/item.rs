@@ -141,6 +141,11 @@ fn one() -> u32 {
     1
 }
 
+/// Lower-case hex SHA-256 of some bytes (content hashes, media addresses).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// The wire form, with the reference still untyped until the format is known.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -257,7 +262,7 @@ impl Item {
         }
         // serde_json's Map is ordered by key, so this text is canonical.
         let text = serde_json::to_string(&v).expect("values serialise");
-        hex::encode(Sha256::digest(text.as_bytes()))
+        sha256_hex(text.as_bytes())
     }
 
     /// Check everything that can be checked without I/O. Returns every problem found.

@@ -1,0 +1,364 @@
+//! The embedded SQLite bank.
+
+use crate::row::ItemRow;
+use crate::stats::{BankStats, StatsRow};
+use crate::{Bank, ImportSession, ItemFilter, ItemSummary, PutOutcome, Result, StoreError};
+use medbench_core::Item;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: the item bank.
+    "CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        track TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        language TEXT NOT NULL,
+        format TEXT NOT NULL,
+        specialty TEXT,
+        specialty2 TEXT,
+        review TEXT NOT NULL,
+        difficulty INTEGER,
+        blind INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        import_id INTEGER NOT NULL,
+        origin TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX items_task ON items(task);
+    CREATE TABLE item_versions (
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        body TEXT NOT NULL,
+        import_id INTEGER NOT NULL,
+        PRIMARY KEY (id, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE media (
+        sha256 TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE imports (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );",
+];
+
+/// An item bank in one SQLite file (or in memory with `:memory:`).
+pub struct SqliteBank {
+    conn: Connection,
+    path: String,
+}
+
+impl SqliteBank {
+    /// Open or create the bank at `path` and bring its schema up to date.
+    pub fn open(path: &str) -> Result<SqliteBank> {
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            Connection::open(path)?
+        };
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             PRAGMA foreign_keys=ON;
+             PRAGMA temp_store=MEMORY;
+             PRAGMA cache_size=-65536;
+             PRAGMA busy_timeout=5000;",
+        )?;
+        let mut bank = SqliteBank { conn, path: path.to_owned() };
+        bank.migrate()?;
+        Ok(bank)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if current > known {
+            return Err(StoreError::SchemaTooNew { path: self.path.clone(), found: current, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The underlying connection, for crates that add their own tables.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Build `WHERE …` and its parameters from a filter.
+pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {
+    let mut conds = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    let mut any_of = |col: &str, vals: Vec<String>, conds: &mut Vec<String>| {
+        if vals.is_empty() {
+            return;
+        }
+        conds.push(format!("{p}{col} IN ({})", vec!["?"; vals.len()].join(",")));
+        args.extend(vals);
+    };
+    any_of("track", f.tracks.iter().map(|t| t.as_str().to_owned()).collect(), &mut conds);
+    any_of("dimension", f.dimensions.clone(), &mut conds);
+    any_of("task", f.tasks.clone(), &mut conds);
+    any_of("language", f.languages.clone(), &mut conds);
+    any_of("format", f.formats.iter().map(|k| k.as_str().to_owned()).collect(), &mut conds);
+    any_of("review", f.review.iter().map(|r| r.as_str().to_owned()).collect(), &mut conds);
+    if !f.specialties.is_empty() {
+        let mut ors = Vec::new();
+        for s in &f.specialties {
+            for col in ["specialty", "specialty2"] {
+                ors.push(format!("{p}{col} = ? OR {p}{col} LIKE ? ESCAPE '\\'"));
+                args.push(s.clone());
+                args.push(format!("{}.%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+            }
+        }
+        conds.push(format!("({})", ors.join(" OR ")));
+    }
+    if let Some(b) = f.blind {
+        conds.push(format!("{p}blind = {}", b as i32));
+    }
+    let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    (sql, args)
+}
+
+struct SqliteImport<'a> {
+    tx: Transaction<'a>,
+    import_id: i64,
+}
+
+impl ImportSession for SqliteImport<'_> {
+    fn put(&mut self, row: &ItemRow, origin: &str) -> Result<PutOutcome> {
+        let head: Option<(u32, String, String, i64, String)> = self
+            .tx
+            .prepare_cached("SELECT version, content_hash, review, import_id, origin FROM items WHERE id = ?1")?
+            .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .optional()?;
+        let version = match &head {
+            Some((_, _, _, imp, first)) if *imp == self.import_id => {
+                return Ok(PutOutcome::Duplicate { first_origin: first.clone() });
+            }
+            Some((v, hash, review, _, _)) if *hash == row.content_hash => {
+                if review == row.review {
+                    // Mark as seen in this import so a later duplicate is caught.
+                    self.tx
+                        .prepare_cached("UPDATE items SET import_id = ?2, origin = ?3 WHERE id = ?1")?
+                        .execute(params![row.id, self.import_id, origin])?;
+                    return Ok(PutOutcome::Unchanged);
+                }
+                self.tx
+                    .prepare_cached("UPDATE items SET review = ?2, import_id = ?3, origin = ?4 WHERE id = ?1")?
+                    .execute(params![row.id, row.review, self.import_id, origin])?;
+                return Ok(PutOutcome::ReviewChanged);
+            }
+            Some((v, ..)) => v + 1,
+            None => row.version.max(1),
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO item_versions (id, version, content_hash, body, import_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![row.id, version, row.content_hash, row.body, self.import_id])?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO items (id, version, task, track, dimension, language, format, specialty, specialty2,
+                                    review, difficulty, blind, content_hash, import_id, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, task = excluded.task,
+                    track = excluded.track, dimension = excluded.dimension, language = excluded.language,
+                    format = excluded.format, specialty = excluded.specialty, specialty2 = excluded.specialty2,
+                    review = excluded.review, difficulty = excluded.difficulty, blind = excluded.blind,
+                    content_hash = excluded.content_hash, import_id = excluded.import_id, origin = excluded.origin",
+            )?
+            .execute(params![
+                row.id,
+                version,
+                row.task,
+                row.track,
+                row.dimension,
+                row.language,
+                row.format,
+                row.specialty,
+                row.specialty2,
+                row.review,
+                row.difficulty,
+                row.blind,
+                row.content_hash,
+                self.import_id,
+                origin
+            ])?;
+        Ok(match head {
+            None => PutOutcome::Imported,
+            Some((from, ..)) => PutOutcome::Updated { from, to: version },
+        })
+    }
+
+    fn put_media(&mut self, sha256: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO media (sha256, media_type, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![sha256, media_type, bytes])?;
+        Ok(())
+    }
+
+    fn has_media(&mut self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?
+            .exists([sha256])?)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemSummary> {
+    let s1: Option<String> = r.get(7)?;
+    let s2: Option<String> = r.get(8)?;
+    Ok(ItemSummary {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        task: r.get(2)?,
+        track: r.get(3)?,
+        dimension: r.get(4)?,
+        language: r.get(5)?,
+        format: r.get(6)?,
+        specialties: s1.into_iter().chain(s2).collect(),
+        review: r.get(9)?,
+        blind: r.get(10)?,
+    })
+}
+
+fn decode(id: &str, version: u32, body: &str, review: &str) -> Result<Item> {
+    ItemRow::decode(body, version, review).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        version,
+        message: e.0,
+    })
+}
+
+impl Bank for SqliteBank {
+    fn begin_import<'a>(&'a mut self, source: &str) -> Result<Box<dyn ImportSession + 'a>> {
+        let tx = self.conn.transaction()?;
+        tx.execute("INSERT INTO imports (source) VALUES (?1)", [source])?;
+        let import_id = tx.last_insert_rowid();
+        Ok(Box::new(SqliteImport { tx, import_id }))
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Item>> {
+        let found: Option<(u32, String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT i.version, i.review, v.body FROM items i
+                 JOIN item_versions v ON v.id = i.id AND v.version = i.version WHERE i.id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        found.map(|(v, review, body)| decode(id, v, &body, &review)).transpose()
+    }
+
+    fn get_version(&self, id: &str, version: u32) -> Result<Option<Item>> {
+        let found: Option<(String, Option<String>, Option<u32>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT v.body, i.review, i.version FROM item_versions v
+                 LEFT JOIN items i ON i.id = v.id WHERE v.id = ?1 AND v.version = ?2",
+            )?
+            .query_row(params![id, version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        found
+            .map(|(body, review, head)| {
+                // Older versions are superseded: report them as retired unless they are the head.
+                let review = match (review, head) {
+                    (Some(r), Some(h)) if h == version => r,
+                    _ => "retired".to_owned(),
+                };
+                decode(id, version, &body, &review)
+            })
+            .transpose()
+    }
+
+    fn versions(&self, id: &str) -> Result<Vec<u32>> {
+        let mut stmt = self.conn.prepare_cached("SELECT version FROM item_versions WHERE id = ?1 ORDER BY version")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn list(&self, filter: &ItemFilter, limit: usize, offset: usize) -> Result<Vec<ItemSummary>> {
+        let (cond, args) = where_clause(filter, "");
+        let sql = format!(
+            "SELECT id, version, task, track, dimension, language, format, specialty, specialty2, review, blind
+             FROM items {cond} ORDER BY id LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), summary)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn for_each(&self, filter: &ItemFilter, f: &mut dyn FnMut(Item) -> Result<()>) -> Result<()> {
+        let (cond, args) = where_clause(filter, "i.");
+        let sql = format!(
+            "SELECT i.id, i.version, i.review, v.body FROM items i
+             JOIN item_versions v ON v.id = i.id AND v.version = i.version {cond} ORDER BY i.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let version: u32 = r.get(1)?;
+            let review: String = r.get(2)?;
+            let body: String = r.get(3)?;
+            f(decode(&id, version, &body, &review)?)?;
+        }
+        Ok(())
+    }
+
+    fn stats(&self, filter: &ItemFilter) -> Result<BankStats> {
+        let (cond, args) = where_clause(filter, "");
+        let sql = format!(
+            "SELECT track, dimension, task, language, format, review, specialty, specialty2, blind, COUNT(*)
+             FROM items {cond}
+             GROUP BY track, dimension, task, language, format, review, specialty, specialty2, blind"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok(StatsRow {
+                track: r.get(0)?,
+                dimension: r.get(1)?,
+                task: r.get(2)?,
+                language: r.get(3)?,
+                format: r.get(4)?,
+                review: r.get(5)?,
+                specialty: r.get(6)?,
+                specialty2: r.get(7)?,
+                blind: r.get(8)?,
+                count: r.get::<_, i64>(9)? as u64,
+            })
+        })?;
+        let rows: Vec<StatsRow> = rows.collect::<rusqlite::Result<_>>()?;
+        let media = self.conn.query_row("SELECT COUNT(*) FROM media", [], |r| r.get::<_, i64>(0))? as u64;
+        let versions = self.conn.query_row("SELECT COUNT(*) FROM item_versions", [], |r| r.get::<_, i64>(0))? as u64;
+        Ok(BankStats::from_rows(&rows, media, versions))
+    }
+
+    fn media(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT media_type, bytes FROM media WHERE sha256 = ?1")?
+            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn location(&self) -> String {
+        self.path.clone()
+    }
+}
