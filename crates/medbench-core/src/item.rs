@@ -371,14 +371,14 @@ impl Item {
                     }
                 }
             }
-            (Format::JsonFields { fields }, Reference::JsonFields { fields: want }) => {
+            (Format::JsonFields { fields }, Reference::JsonFields { fields: want }) if !fields.is_empty() => {
                 for k in want.keys() {
                     if !fields.contains(k) {
                         errs.push(ferr("reference.fields", format!("`{k}` is not in format.fields")));
                     }
                 }
             }
-            (Format::Tuples { slots }, Reference::Tuples { tuples }) => {
+            (Format::Tuples { slots }, Reference::Tuples { tuples }) if !slots.is_empty() => {
                 for (i, t) in tuples.iter().enumerate() {
                     if t.len() != slots.len() {
                         errs.push(ferr(format!("reference.tuples[{i}]"), format!("has {} slots, format.slots has {}", t.len(), slots.len())));
@@ -409,7 +409,7 @@ impl Item {
                     }
                 }
             }
-            (Format::Intent { labels }, Reference::Intent { label }) => {
+            (Format::Intent { labels }, Reference::Intent { label }) if !labels.is_empty() => {
                 if !labels.contains(label) {
                     errs.push(ferr("reference.label", format!("`{label}` is not in format.labels")));
                 }

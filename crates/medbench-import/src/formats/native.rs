@@ -1,0 +1,60 @@
+//! Our own JSONL: one `medbench_core::Item` per line (docs/item-format.md).
+
+use super::common::{finish, json_reject};
+use super::{Context, MediaBlob, Sink};
+use crate::lines::Lines;
+use crate::source::SourceFile;
+use medbench_core::Item;
+use medbench_core::item::sha256_hex;
+
+pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
+    let SourceFile { display, reader, mut media, .. } = src;
+    for line in Lines::new(reader, &display) {
+        let line = match line {
+            Ok(l) => l,
+            Err(r) => {
+                sink(Err(r));
+                continue;
+            }
+        };
+        let de = &mut serde_json::Deserializer::from_str(&line.text);
+        let item: Item = match serde_path_to_error::deserialize(de) {
+            Ok(i) => i,
+            Err(e) => {
+                sink(Err(json_reject(&display, &line, e)));
+                continue;
+            }
+        };
+        let mut unit = match finish(item, line.number, &display, ctx) {
+            Ok(u) => u,
+            Err(rs) => {
+                rs.into_iter().for_each(|r| sink(Err(r)));
+                continue;
+            }
+        };
+        let mut bad = false;
+        for (i, m) in unit.item.media.iter().enumerate() {
+            match media.read(&m.name) {
+                Ok(bytes) => {
+                    let got = sha256_hex(&bytes);
+                    if got != m.sha256 {
+                        sink(Err(crate::Reject::at(
+                            &display,
+                            line.number,
+                            Some(&format!("media[{i}].sha256")),
+                            format!("the file `{}` has sha256 {got}, the record says {}", m.name, m.sha256),
+                        )));
+                        bad = true;
+                    } else {
+                        unit.blobs.push(MediaBlob { media: m.clone(), bytes });
+                    }
+                }
+                // Not beside the file: the bank may already hold it (checked by the writer).
+                Err(why) => unit.missing.push((i, m.clone(), why)),
+            }
+        }
+        if !bad {
+            sink(Ok(unit));
+        }
+    }
+}
