@@ -14,6 +14,21 @@
 //!   [`mcnemar`] for binary outcomes.
 //! * [`tie_groups`]: statistically tied clusters for a leaderboard.
 //!
+//! ```
+//! use medbench_stats::{ItemScore, aggregate};
+//!
+//! let items: Vec<ItemScore> = (0..40)
+//!     .map(|i| {
+//!         let task = if i < 20 { "mcq" } else { "triage" };
+//!         ItemScore::new(task, "knowledge_qa", "llm", &format!("q{i}"), (i % 4 != 0) as u8 as f64)
+//!     })
+//!     .collect();
+//! let agg = aggregate(&items, 1000, 42);
+//! assert_eq!(agg.tasks["mcq"].score, 75.0);
+//! assert_eq!(agg.tracks["llm"].score, 75.0);
+//! assert!(agg.overall.ci_low < 75.0 && 75.0 < agg.overall.ci_high);
+//! ```
+//!
 //! ## Conventions
 //!
 //! * Scores are reported on the 0–100 scale (item values are in `[0, 1]`).
@@ -28,6 +43,7 @@
 //!   `n == 0` as "no data". This keeps every output JSON-serialisable.
 
 mod aggregate;
+mod hierarchy;
 mod mcnemar;
 mod mean;
 mod paired;
@@ -78,9 +94,9 @@ impl Interval {
         self.low <= x && x <= self.high
     }
 
-    /// Whether the two closed intervals share at least one point
-    /// (`max(lows) <= min(highs)`; touching endpoints count as overlap).
+    /// Whether the two closed intervals share at least one point (touching
+    /// endpoints count as overlap). A NaN bound overlaps nothing.
     pub fn overlaps(&self, other: &Interval) -> bool {
-        self.low.max(other.low) <= self.high.min(other.high)
+        self.low <= other.high && other.low <= self.high
     }
 }

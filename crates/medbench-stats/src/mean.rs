@@ -1,7 +1,7 @@
 //! Mean of one task's item scores with a percentile bootstrap CI.
 
 use crate::Interval;
-use crate::resample::{check_level, percentile_interval, resampled_sum, rng};
+use crate::resample::{check_level, percentile_interval, resampled_sum, rng, sum};
 
 /// Per-item scores in `[0, 1]` for one task; returns the mean ×100 and a
 /// seeded percentile bootstrap CI ×100 at confidence `level` (e.g. `0.95`).
@@ -26,7 +26,7 @@ pub fn mean_ci(scores: &[f64], resamples: usize, seed: u64, level: f64) -> (f64,
         "at most 2^32 - 1 scores per call"
     );
     let n = scores.len() as f64;
-    let mean = scores.iter().sum::<f64>() / n * 100.0;
+    let mean = sum(scores) / n * 100.0;
     let mut rng = rng(seed);
     let mut stats: Vec<f64> = (0..resamples)
         .map(|_| resampled_sum(&mut rng, scores) / n * 100.0)

@@ -1,7 +1,7 @@
 //! Paired comparison of two runs on the same items.
 
 use crate::mcnemar::{McNemar, mcnemar_counts};
-use crate::resample::{percentile_interval, resampled_sum, rng};
+use crate::resample::{percentile_interval, resampled_sum, rng, sum};
 use crate::{DEFAULT_LEVEL, Interval, ItemScore};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,8 +45,15 @@ pub struct Paired {
 /// # Panics
 /// When `a.len() != b.len()`.
 pub fn paired(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Paired {
-    assert_eq!(a.len(), b.len(), "paired: runs must be aligned item by item");
-    assert!(a.len() <= u32::MAX as usize, "at most 2^32 - 1 paired items");
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "paired: runs must be aligned item by item"
+    );
+    assert!(
+        a.len() <= u32::MAX as usize,
+        "at most 2^32 - 1 paired items"
+    );
     let n = a.len();
     if n == 0 {
         return Paired {
@@ -60,10 +67,10 @@ pub fn paired(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Paired {
         };
     }
     let nf = n as f64;
-    let mean_a = a.iter().sum::<f64>() / nf * 100.0;
-    let mean_b = b.iter().sum::<f64>() / nf * 100.0;
+    let mean_a = sum(a) / nf * 100.0;
+    let mean_b = sum(b) / nf * 100.0;
     let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    let diff = diffs.iter().sum::<f64>() / nf * 100.0;
+    let diff = sum(&diffs) / nf * 100.0;
 
     let mut rng = rng(seed);
     let mut stats: Vec<f64> = (0..resamples)

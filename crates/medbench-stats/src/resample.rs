@@ -32,11 +32,35 @@ pub(crate) fn below<R: Rng>(rng: &mut R, n: u32) -> usize {
 #[inline]
 pub(crate) fn resampled_sum<R: Rng>(rng: &mut R, values: &[f64]) -> f64 {
     let n = values.len() as u32;
-    let mut sum = 0.0;
-    for _ in 0..n {
-        sum += values[below(rng, n)];
+    // Four accumulators break the floating-point add dependency chain.
+    let mut acc = [0.0f64; 4];
+    for _ in 0..n / 4 {
+        for a in &mut acc {
+            *a += values[below(rng, n)];
+        }
     }
-    sum
+    for _ in 0..n % 4 {
+        acc[0] += values[below(rng, n)];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Plain sum of `values`, accumulated in exactly the pattern
+/// [`resampled_sum`] uses, so a replicate that happens to draw the original
+/// sample in order (e.g. any replicate of constant data) reproduces the
+/// point estimate bit for bit.
+pub(crate) fn sum(values: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut chunks = values.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    for v in chunks.remainder() {
+        acc[0] += v;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// Checks that `level` is a usable confidence level.
@@ -59,7 +83,11 @@ pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);
     let (a, b) = (sorted[lo], sorted[hi]);
-    if a == b { a } else { a + (h - lo as f64) * (b - a) }
+    if a == b {
+        a
+    } else {
+        a + (h - lo as f64) * (b - a)
+    }
 }
 
 /// Sorts `stats` in place and returns the central `level` percentile

@@ -118,7 +118,11 @@ mod tests {
         // Series branch: x = 0.5 → erfc(0.5) = 0.4795001221869535.
         assert!(close(chi_square_1_sf(0.5), 0.479_500_122_186_953_5, 1e-13));
         // Far tail: x = 100 → erfc(√50) = 1.5239706048320995e-23.
-        assert!(close(chi_square_1_sf(100.0), 1.523_970_604_832_099_5e-23, 1e-10));
+        assert!(close(
+            chi_square_1_sf(100.0),
+            1.523_970_604_832_099_5e-23,
+            1e-10
+        ));
         assert_eq!(chi_square_1_sf(0.0), 1.0);
         assert_eq!(chi_square_1_sf(-3.0), 1.0);
         assert_eq!(chi_square_1_sf(f64::INFINITY), 0.0);
@@ -141,12 +145,24 @@ mod tests {
     fn binomial_log_branch_agrees_with_exact_values() {
         // n = 200, k = 100: P = 1/2 + C(200,100)/2^201, with
         // C(200,100)/2^200 = 0.05634847900925642 → 0.5281742395046282.
-        assert!(close(binomial_cdf_half(100, 200), 0.528_174_239_504_628_2, 1e-12));
+        assert!(close(
+            binomial_cdf_half(100, 200),
+            0.528_174_239_504_628_2,
+            1e-12
+        ));
         // n = 121 (log branch), k = 60: exactly 1/2 by symmetry.
         assert!(close(binomial_cdf_half(60, 121), 0.5, 1e-12));
         // n = 150, k = 39: Σ_{i<=39} C(150,i)/2^150 = 1.6923189428778075e-09.
-        assert!(close(binomial_cdf_half(39, 150), 1.692_318_942_877_807_5e-9, 1e-10));
+        assert!(close(
+            binomial_cdf_half(39, 150),
+            1.692_318_942_877_807_5e-9,
+            1e-10
+        ));
         // n = 120 (exact branch), k = 60: 1/2 + C(120,60)/2^121.
-        assert!(close(binomial_cdf_half(60, 120), 0.536_342_489_455_058_4, 1e-15));
+        assert!(close(
+            binomial_cdf_half(60, 120),
+            0.536_342_489_455_058_4,
+            1e-15
+        ));
     }
 }
