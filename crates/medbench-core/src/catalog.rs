@@ -68,11 +68,16 @@ impl Catalog {
             }
             for key in std::iter::once(&t.name).chain(&t.aliases) {
                 if by_name.insert(key.clone(), i).is_some() {
-                    return Err(CatalogError::Invalid(format!("name or alias `{key}` appears twice")));
+                    return Err(CatalogError::Invalid(format!(
+                        "name or alias `{key}` appears twice"
+                    )));
                 }
             }
         }
-        Ok(Catalog { tasks: file.task, by_name })
+        Ok(Catalog {
+            tasks: file.task,
+            by_name,
+        })
     }
 
     /// Find a task by its name or one of its aliases (the v4 `other.source`).
@@ -131,7 +136,10 @@ impl Taxonomy {
         let mut by_key = HashMap::new();
         for (i, s) in file.specialty.iter().enumerate() {
             if by_key.insert(s.code.clone(), i).is_some() {
-                return Err(CatalogError::Invalid(format!("specialty code `{}` appears twice", s.code)));
+                return Err(CatalogError::Invalid(format!(
+                    "specialty code `{}` appears twice",
+                    s.code
+                )));
             }
         }
         for (i, s) in file.specialty.iter().enumerate() {
@@ -146,11 +154,17 @@ impl Taxonomy {
                 by_key.entry(a.to_lowercase()).or_insert(i);
             }
         }
-        Ok(Taxonomy { specialties: file.specialty, by_key })
+        Ok(Taxonomy {
+            specialties: file.specialty,
+            by_key,
+        })
     }
 
     pub fn get(&self, code: &str) -> Option<&Specialty> {
-        self.by_key.get(code).map(|&i| &self.specialties[i]).filter(|s| s.code == code)
+        self.by_key
+            .get(code)
+            .map(|&i| &self.specialties[i])
+            .filter(|s| s.code == code)
     }
 
     /// Resolve a code, a Chinese or English name, or an alias (case-insensitive) to a specialty.
@@ -195,11 +209,23 @@ mod tests {
     #[test]
     fn builtin_catalogue_covers_the_v4_files() {
         let c = Catalog::builtin();
-        assert_eq!(c.tasks().iter().filter(|t| t.track == Track::Agent).count(), 14);
-        assert_eq!(c.tasks().iter().filter(|t| t.track == Track::Multimodal).count(), 10);
+        assert_eq!(
+            c.tasks().iter().filter(|t| t.track == Track::Agent).count(),
+            14
+        );
+        assert_eq!(
+            c.tasks()
+                .iter()
+                .filter(|t| t.track == Track::Multimodal)
+                .count(),
+            10
+        );
         assert_eq!(c.lookup("MedRefAPI_V4").unwrap().name, "MedRetAPI");
         assert_eq!(c.lookup("IR-CMeEE").unwrap().name, "MedOCR");
-        assert_eq!(c.lookup("MedRxCheck_V4_MSQ").unwrap().format, FormatKind::MultipleChoice);
+        assert_eq!(
+            c.lookup("MedRxCheck_V4_MSQ").unwrap().format,
+            FormatKind::MultipleChoice
+        );
     }
 
     #[test]

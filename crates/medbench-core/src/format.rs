@@ -260,13 +260,25 @@ pub struct OpenReference {
 #[serde(untagged)]
 pub enum Reference {
     /// Single or multiple choice: the right labels.
-    Choice { answer: Vec<String> },
-    YesNo { answer: YesNoMaybe },
+    Choice {
+        answer: Vec<String>,
+    },
+    YesNo {
+        answer: YesNoMaybe,
+    },
     /// Accepted answer strings for short answer / cloze.
-    Text { answers: Vec<String> },
-    LabelSet { labels: Vec<String> },
-    JsonFields { fields: BTreeMap<String, Value> },
-    Tuples { tuples: Vec<Vec<String>> },
+    Text {
+        answers: Vec<String>,
+    },
+    LabelSet {
+        labels: Vec<String>,
+    },
+    JsonFields {
+        fields: BTreeMap<String, Value>,
+    },
+    Tuples {
+        tuples: Vec<Vec<String>>,
+    },
     Numeric {
         value: f64,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,8 +295,13 @@ pub enum Reference {
         /// SQL script that creates and fills the fixture database the query runs on.
         fixture: String,
     },
-    ToolCalls { calls: Vec<ToolCall>, ordered: bool },
-    Intent { label: String },
+    ToolCalls {
+        calls: Vec<ToolCall>,
+        ordered: bool,
+    },
+    Intent {
+        label: String,
+    },
     Open(OpenReference),
 }
 
@@ -303,7 +320,10 @@ fn rerr(field: &str, message: impl Into<String>) -> ReferenceError {
     }
 }
 
-fn get<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Result<&'a Value, ReferenceError> {
+fn get<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<&'a Value, ReferenceError> {
     obj.get(key).ok_or_else(|| rerr(key, "missing"))
 }
 
@@ -323,14 +343,23 @@ fn string_list(v: &Value, field: &str) -> Result<Vec<String>, ReferenceError> {
     }
 }
 
-fn parse_field<T: serde::de::DeserializeOwned>(v: &Value, field: &str) -> Result<T, ReferenceError> {
+fn parse_field<T: serde::de::DeserializeOwned>(
+    v: &Value,
+    field: &str,
+) -> Result<T, ReferenceError> {
     serde_json::from_value(v.clone()).map_err(|e| rerr(field, e.to_string()))
 }
 
-fn check_keys(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ReferenceError> {
+fn check_keys(
+    obj: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), ReferenceError> {
     for k in obj.keys() {
         if !allowed.contains(&k.as_str()) {
-            return Err(rerr(k, format!("unknown field (expected one of: {})", allowed.join(", "))));
+            return Err(rerr(
+                k,
+                format!("unknown field (expected one of: {})", allowed.join(", ")),
+            ));
         }
     }
     Ok(())
@@ -437,12 +466,11 @@ impl Reference {
                 }
             }
             K::OpenEnded | K::Dialogue | K::AgentEpisode => {
-                let open: OpenReference = serde_json::from_value(value.clone()).map_err(|e| {
-                    ReferenceError {
+                let open: OpenReference =
+                    serde_json::from_value(value.clone()).map_err(|e| ReferenceError {
                         field: "reference".into(),
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 Reference::Open(open)
             }
         })
@@ -453,8 +481,10 @@ impl Reference {
         use FormatKind as K;
         matches!(
             (self, kind),
-            (Reference::Choice { .. }, K::SingleChoice | K::MultipleChoice)
-                | (Reference::YesNo { .. }, K::YesNo)
+            (
+                Reference::Choice { .. },
+                K::SingleChoice | K::MultipleChoice
+            ) | (Reference::YesNo { .. }, K::YesNo)
                 | (Reference::Text { .. }, K::ShortAnswer)
                 | (Reference::LabelSet { .. }, K::LabelSet)
                 | (Reference::JsonFields { .. }, K::JsonFields)
@@ -464,7 +494,10 @@ impl Reference {
                 | (Reference::Sql { .. }, K::Sql)
                 | (Reference::ToolCalls { .. }, K::ToolCalls)
                 | (Reference::Intent { .. }, K::Intent)
-                | (Reference::Open(_), K::OpenEnded | K::Dialogue | K::AgentEpisode)
+                | (
+                    Reference::Open(_),
+                    K::OpenEnded | K::Dialogue | K::AgentEpisode
+                )
         )
     }
 
@@ -475,12 +508,12 @@ impl Reference {
             Reference::Choice { .. } | Reference::YesNo { .. } => {}
             Reference::Text { answers } => out.extend(answers.iter().cloned()),
             Reference::LabelSet { labels } => out.extend(labels.iter().cloned()),
-            Reference::JsonFields { fields } => {
-                out.extend(fields.values().filter_map(|v| v.as_str().map(str::to_owned)))
-            }
-            Reference::Tuples { tuples } => {
-                out.extend(tuples.iter().map(|t| t.join("\u{1f}")))
-            }
+            Reference::JsonFields { fields } => out.extend(
+                fields
+                    .values()
+                    .filter_map(|v| v.as_str().map(str::to_owned)),
+            ),
+            Reference::Tuples { tuples } => out.extend(tuples.iter().map(|t| t.join("\u{1f}"))),
             Reference::Numeric { .. } | Reference::Detection { .. } => {}
             Reference::Sql { query, .. } => out.push(query.clone()),
             Reference::ToolCalls { calls, .. } => {
@@ -508,16 +541,34 @@ mod tests {
             (FormatKind::SingleChoice, json!({"answer": ["B"]})),
             (FormatKind::MultipleChoice, json!({"answer": ["A", "C"]})),
             (FormatKind::YesNo, json!({"answer": "maybe"})),
-            (FormatKind::ShortAnswer, json!({"answers": ["阿司匹林", "aspirin"]})),
+            (
+                FormatKind::ShortAnswer,
+                json!({"answers": ["阿司匹林", "aspirin"]}),
+            ),
             (FormatKind::LabelSet, json!({"labels": ["心内科"]})),
-            (FormatKind::JsonFields, json!({"fields": {"主诉": "头痛3天"}})),
+            (
+                FormatKind::JsonFields,
+                json!({"fields": {"主诉": "头痛3天"}}),
+            ),
             (FormatKind::Tuples, json!({"tuples": [["a", "r", "b"]]})),
             (FormatKind::Numeric, json!({"value": 12.5, "abs_tol": 0.01})),
-            (FormatKind::Detection, json!({"boxes": [{"label": "结节", "box": [1.0, 2.0, 3.0, 4.0]}], "iou": 0.5})),
-            (FormatKind::Sql, json!({"query": "SELECT 1", "fixture": "CREATE TABLE t(x);"})),
-            (FormatKind::ToolCalls, json!({"calls": [{"name": "f", "arguments": {"a": 1}}], "ordered": true})),
+            (
+                FormatKind::Detection,
+                json!({"boxes": [{"label": "结节", "box": [1.0, 2.0, 3.0, 4.0]}], "iou": 0.5}),
+            ),
+            (
+                FormatKind::Sql,
+                json!({"query": "SELECT 1", "fixture": "CREATE TABLE t(x);"}),
+            ),
+            (
+                FormatKind::ToolCalls,
+                json!({"calls": [{"name": "f", "arguments": {"a": 1}}], "ordered": true}),
+            ),
             (FormatKind::Intent, json!({"label": "挂号"})),
-            (FormatKind::OpenEnded, json!({"answer": "x", "key_points": ["k"], "rubric": [{"criterion": "c", "points": -3.0}]})),
+            (
+                FormatKind::OpenEnded,
+                json!({"answer": "x", "key_points": ["k"], "rubric": [{"criterion": "c", "points": -3.0}]}),
+            ),
         ];
         for (kind, value) in cases {
             let r = Reference::from_json(kind, &value).unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -531,7 +582,8 @@ mod tests {
     fn reference_errors_name_the_field() {
         let e = Reference::from_json(FormatKind::Numeric, &json!({"value": "ten"})).unwrap_err();
         assert_eq!(e.field, "reference.value");
-        let e = Reference::from_json(FormatKind::SingleChoice, &json!({"anwser": "A"})).unwrap_err();
+        let e =
+            Reference::from_json(FormatKind::SingleChoice, &json!({"anwser": "A"})).unwrap_err();
         assert_eq!(e.field, "reference.anwser");
         assert!(e.message.contains("unknown field"));
     }
@@ -539,6 +591,11 @@ mod tests {
     #[test]
     fn single_answer_string_is_accepted_as_list() {
         let r = Reference::from_json(FormatKind::SingleChoice, &json!({"answer": "E"})).unwrap();
-        assert_eq!(r, Reference::Choice { answer: vec!["E".into()] });
+        assert_eq!(
+            r,
+            Reference::Choice {
+                answer: vec!["E".into()]
+            }
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Review status in the curation workflow. Only `Approved` items enter test pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     #[default]
@@ -188,11 +190,11 @@ impl TryFrom<RawItem> for Item {
     fn try_from(r: RawItem) -> Result<Self, Self::Error> {
         let task = match r.task {
             Some(t) => t,
-            None => r
-                .id
-                .split_once('/')
-                .map(|(t, _)| t.to_owned())
-                .ok_or_else(|| format!("id `{}` must be `task/local-id`", r.id))?,
+            None => {
+                r.id.split_once('/')
+                    .map(|(t, _)| t.to_owned())
+                    .ok_or_else(|| format!("id `{}` must be `task/local-id`", r.id))?
+            }
         };
         let reference = match r.reference {
             None | Some(Value::Null) => None,
@@ -271,7 +273,10 @@ impl Item {
         match self.id.split_once('/') {
             Some((task, local)) => {
                 if task != self.task {
-                    errs.push(ferr("id", format!("task part `{task}` differs from task `{}`", self.task)));
+                    errs.push(ferr(
+                        "id",
+                        format!("task part `{task}` differs from task `{}`", self.task),
+                    ));
                 }
                 if local.is_empty() {
                     errs.push(ferr("id", "local part after `/` is empty"));
@@ -285,7 +290,12 @@ impl Item {
         if self.dimension.track() != self.track {
             errs.push(ferr(
                 "dimension",
-                format!("`{}` belongs to the {} track, not {}", self.dimension, self.dimension.track(), self.track),
+                format!(
+                    "`{}` belongs to the {} track, not {}",
+                    self.dimension,
+                    self.dimension.track(),
+                    self.track
+                ),
             ));
         }
         let lang_ok = !self.language.is_empty()
@@ -294,10 +304,19 @@ impl Item {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !lang_ok {
-            errs.push(ferr("language", format!("`{}` is not a lower-case language tag like zh or en", self.language)));
+            errs.push(ferr(
+                "language",
+                format!(
+                    "`{}` is not a lower-case language tag like zh or en",
+                    self.language
+                ),
+            ));
         }
         if self.specialties.len() > 2 {
-            errs.push(ferr("specialties", "at most two specialties (primary and secondary)"));
+            errs.push(ferr(
+                "specialties",
+                "at most two specialties (primary and secondary)",
+            ));
         }
         if self.question.trim().is_empty() && self.conversation.is_empty() {
             errs.push(ferr("question", "empty"));
@@ -308,8 +327,17 @@ impl Item {
             errs.push(ferr("difficulty", format!("{d} is outside 1..=5")));
         }
         for (i, m) in self.media.iter().enumerate() {
-            if !matches!(m.media_type.as_str(), "image/png" | "image/jpeg" | "application/pdf") {
-                errs.push(ferr(format!("media[{i}].media_type"), format!("`{}`: expected image/png, image/jpeg or application/pdf", m.media_type)));
+            if !matches!(
+                m.media_type.as_str(),
+                "image/png" | "image/jpeg" | "application/pdf"
+            ) {
+                errs.push(ferr(
+                    format!("media[{i}].media_type"),
+                    format!(
+                        "`{}`: expected image/png, image/jpeg or application/pdf",
+                        m.media_type
+                    ),
+                ));
             }
             if m.sha256.len() != 64 || !m.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                 errs.push(ferr(format!("media[{i}].sha256"), "expected 64 hex digits"));
@@ -326,7 +354,10 @@ impl Item {
         let kind = self.format.kind();
         if let Some(options) = self.format.options() {
             if options.len() < 2 {
-                errs.push(ferr("format.options", "a choice question needs at least two options"));
+                errs.push(ferr(
+                    "format.options",
+                    "a choice question needs at least two options",
+                ));
             }
             let mut seen = std::collections::HashSet::new();
             for (i, o) in options.iter().enumerate() {
@@ -334,58 +365,100 @@ impl Item {
                     errs.push(ferr(format!("format.options[{i}].label"), "empty"));
                 }
                 if !seen.insert(o.label.as_str()) {
-                    errs.push(ferr(format!("format.options[{i}].label"), format!("duplicate label `{}`", o.label)));
+                    errs.push(ferr(
+                        format!("format.options[{i}].label"),
+                        format!("duplicate label `{}`", o.label),
+                    ));
                 }
             }
         }
-        let Some(reference) = &self.reference else { return };
+        let Some(reference) = &self.reference else {
+            return;
+        };
         if !reference.fits(kind) {
             errs.push(ferr("reference", format!("does not fit format {kind}")));
             return;
         }
         match (&self.format, reference) {
-            (Format::SingleChoice { options } | Format::MultipleChoice { options }, Reference::Choice { answer }) => {
+            (
+                Format::SingleChoice { options } | Format::MultipleChoice { options },
+                Reference::Choice { answer },
+            ) => {
                 if answer.is_empty() {
                     errs.push(ferr("reference.answer", "no option given"));
                 }
                 if kind == FormatKind::SingleChoice && answer.len() > 1 {
-                    errs.push(ferr("reference.answer", "a single-choice item has exactly one answer"));
+                    errs.push(ferr(
+                        "reference.answer",
+                        "a single-choice item has exactly one answer",
+                    ));
                 }
                 for a in answer {
                     if !options.iter().any(|o| &o.label == a) {
                         let labels: Vec<_> = options.iter().map(|o| o.label.as_str()).collect();
-                        errs.push(ferr("reference.answer", format!("`{a}` is not an option label ({})", labels.join(", "))));
+                        errs.push(ferr(
+                            "reference.answer",
+                            format!("`{a}` is not an option label ({})", labels.join(", ")),
+                        ));
                     }
                 }
             }
-            (Format::YesNo { allow_maybe: false }, Reference::YesNo { answer: crate::format::YesNoMaybe::Maybe }) => {
-                errs.push(ferr("reference.answer", "`maybe` given but format.allow_maybe is false"));
+            (
+                Format::YesNo { allow_maybe: false },
+                Reference::YesNo {
+                    answer: crate::format::YesNoMaybe::Maybe,
+                },
+            ) => {
+                errs.push(ferr(
+                    "reference.answer",
+                    "`maybe` given but format.allow_maybe is false",
+                ));
             }
             (Format::ShortAnswer, Reference::Text { answers }) if answers.is_empty() => {
                 errs.push(ferr("reference.answers", "at least one accepted answer"));
             }
-            (Format::LabelSet { labels }, Reference::LabelSet { labels: want }) if !labels.is_empty() => {
+            (Format::LabelSet { labels }, Reference::LabelSet { labels: want })
+                if !labels.is_empty() =>
+            {
                 for l in want {
                     if !labels.contains(l) {
-                        errs.push(ferr("reference.labels", format!("`{l}` is not in format.labels")));
+                        errs.push(ferr(
+                            "reference.labels",
+                            format!("`{l}` is not in format.labels"),
+                        ));
                     }
                 }
             }
-            (Format::JsonFields { fields }, Reference::JsonFields { fields: want }) if !fields.is_empty() => {
+            (Format::JsonFields { fields }, Reference::JsonFields { fields: want })
+                if !fields.is_empty() =>
+            {
                 for k in want.keys() {
                     if !fields.contains(k) {
-                        errs.push(ferr("reference.fields", format!("`{k}` is not in format.fields")));
+                        errs.push(ferr(
+                            "reference.fields",
+                            format!("`{k}` is not in format.fields"),
+                        ));
                     }
                 }
             }
             (Format::Tuples { slots }, Reference::Tuples { tuples }) if !slots.is_empty() => {
                 for (i, t) in tuples.iter().enumerate() {
                     if t.len() != slots.len() {
-                        errs.push(ferr(format!("reference.tuples[{i}]"), format!("has {} slots, format.slots has {}", t.len(), slots.len())));
+                        errs.push(ferr(
+                            format!("reference.tuples[{i}]"),
+                            format!("has {} slots, format.slots has {}", t.len(), slots.len()),
+                        ));
                     }
                 }
             }
-            (Format::Numeric { .. }, Reference::Numeric { value, abs_tol, rel_tol }) => {
+            (
+                Format::Numeric { .. },
+                Reference::Numeric {
+                    value,
+                    abs_tol,
+                    rel_tol,
+                },
+            ) => {
                 if !value.is_finite() {
                     errs.push(ferr("reference.value", "must be finite"));
                 }
@@ -393,7 +466,10 @@ impl Item {
                     if let Some(t) = t
                         && (*t < 0.0 || !t.is_finite())
                     {
-                        errs.push(ferr(format!("reference.{name}"), "must be a finite number ≥ 0"));
+                        errs.push(ferr(
+                            format!("reference.{name}"),
+                            "must be a finite number ≥ 0",
+                        ));
                     }
                 }
             }
@@ -405,24 +481,40 @@ impl Item {
                     let [x1, y1, x2, y2] = b.bbox;
                     let g = *grid as f64;
                     if !(x1 < x2 && y1 < y2 && x1 >= 0.0 && y1 >= 0.0 && x2 <= g && y2 <= g) {
-                        errs.push(ferr(format!("reference.boxes[{i}].box"), format!("expected 0 ≤ x1 < x2 ≤ {grid} and 0 ≤ y1 < y2 ≤ {grid}")));
+                        errs.push(ferr(
+                            format!("reference.boxes[{i}].box"),
+                            format!("expected 0 ≤ x1 < x2 ≤ {grid} and 0 ≤ y1 < y2 ≤ {grid}"),
+                        ));
                     }
                 }
             }
-            (Format::Intent { labels }, Reference::Intent { label }) if !labels.is_empty() => {
-                if !labels.contains(label) {
-                    errs.push(ferr("reference.label", format!("`{label}` is not in format.labels")));
-                }
+            (Format::Intent { labels }, Reference::Intent { label })
+                if !labels.is_empty() && !labels.contains(label) =>
+            {
+                errs.push(ferr(
+                    "reference.label",
+                    format!("`{label}` is not in format.labels"),
+                ));
             }
             (Format::ToolCalls { .. }, Reference::ToolCalls { calls, .. }) if calls.is_empty() => {
                 errs.push(ferr("reference.calls", "at least one expected call"));
             }
             (_, Reference::Open(o)) => {
-                if o.answer.is_none() && o.key_points.is_empty() && o.rubric.is_empty() && o.solution.is_empty() {
-                    errs.push(ferr("reference", "give at least one of answer, key_points, rubric, solution"));
+                if o.answer.is_none()
+                    && o.key_points.is_empty()
+                    && o.rubric.is_empty()
+                    && o.solution.is_empty()
+                {
+                    errs.push(ferr(
+                        "reference",
+                        "give at least one of answer, key_points, rubric, solution",
+                    ));
                 }
                 if !o.rubric.is_empty() && !o.rubric.iter().any(|c| c.points > 0.0) {
-                    errs.push(ferr("reference.rubric", "needs at least one criterion with positive points"));
+                    errs.push(ferr(
+                        "reference.rubric",
+                        "needs at least one criterion with positive points",
+                    ));
                 }
             }
             _ => {}
@@ -431,7 +523,10 @@ impl Item {
 
     /// Every text that must never reach a model or a submitter.
     pub fn secret_strings(&self) -> Vec<String> {
-        self.reference.as_ref().map(Reference::secret_strings).unwrap_or_default()
+        self.reference
+            .as_ref()
+            .map(Reference::secret_strings)
+            .unwrap_or_default()
     }
 }
 
@@ -471,7 +566,9 @@ mod tests {
     #[test]
     fn answer_outside_options_is_reported() {
         let mut it = sample();
-        it.reference = Some(Reference::Choice { answer: vec!["E".into()] });
+        it.reference = Some(Reference::Choice {
+            answer: vec!["E".into()],
+        });
         let errs = it.validate().unwrap_err();
         assert_eq!(errs[0].field, "reference.answer");
         assert!(errs[0].message.contains("`E` is not an option label"));

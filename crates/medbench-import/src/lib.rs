@@ -31,7 +31,11 @@ pub enum Input {
     /// A file, a directory (read recursively) or a zip.
     Path(PathBuf),
     /// Text compiled into the binary, with its media (the demo bank).
-    Embedded { name: &'static str, text: &'static str, media: fn(&str) -> Option<&'static [u8]> },
+    Embedded {
+        name: &'static str,
+        text: &'static str,
+        media: fn(&str) -> Option<&'static [u8]>,
+    },
 }
 
 /// How to import.
@@ -94,7 +98,12 @@ pub struct ImportReport {
 
 enum Msg {
     File(FileReport),
-    Item { row: Box<ItemRow>, origin: String, blobs: Vec<MediaBlob>, missing: Vec<(usize, Media, String)> },
+    Item {
+        row: Box<ItemRow>,
+        origin: String,
+        blobs: Vec<MediaBlob>,
+        missing: Vec<(usize, Media, String)>,
+    },
     Rejected(Reject),
 }
 
@@ -123,9 +132,22 @@ pub fn import(
         .collect::<Vec<_>>()
         .join(", ");
     let (tx, rx) = mpsc::sync_channel::<Vec<Msg>>(64);
-    let ImportOptions { format, skip_invalid, task, review, catalog, taxonomy, max_listed_rejects } = opts;
+    let ImportOptions {
+        format,
+        skip_invalid,
+        task,
+        review,
+        catalog,
+        taxonomy,
+        max_listed_rejects,
+    } = opts;
     let producer = std::thread::spawn(move || {
-        let ctx = Context { catalog, taxonomy, task, review };
+        let ctx = Context {
+            catalog,
+            taxonomy,
+            task,
+            review,
+        };
         produce(inputs, format, &ctx, tx);
     });
 
@@ -154,7 +176,12 @@ pub fn import(
                         writing = false;
                     }
                 }
-                Msg::Item { row, origin, blobs, missing } => {
+                Msg::Item {
+                    row,
+                    origin,
+                    blobs,
+                    missing,
+                } => {
                     report.valid += 1;
                     if !writing {
                         continue;
@@ -184,9 +211,14 @@ pub fn import(
                 }
             }
         }
-        progress(Progress { records: report.valid + report.rejected, rejected: report.rejected });
+        progress(Progress {
+            records: report.valid + report.rejected,
+            rejected: report.rejected,
+        });
     }
-    producer.join().expect("the import reader thread does not panic");
+    producer
+        .join()
+        .expect("the import reader thread does not panic");
     result?;
     if writing && (report.rejected == 0 || skip_invalid) {
         session.commit()?;
@@ -234,7 +266,10 @@ fn write_item(
             &file,
             line,
             Some("id"),
-            format!("`{}` appears more than once in this import (first at {first_origin})", row.id),
+            format!(
+                "`{}` appears more than once in this import (first at {first_origin})",
+                row.id
+            ),
         )]),
         other => Ok(other),
     })
@@ -248,7 +283,12 @@ fn split_origin(origin: &str) -> (String, usize) {
 }
 
 /// The reader thread: visit every input, detect, parse, validate, hash.
-fn produce(inputs: Vec<Input>, format: Option<InputFormat>, ctx: &Context, tx: mpsc::SyncSender<Vec<Msg>>) {
+fn produce(
+    inputs: Vec<Input>,
+    format: Option<InputFormat>,
+    ctx: &Context,
+    tx: mpsc::SyncSender<Vec<Msg>>,
+) {
     let mut batch: Vec<Msg> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<Msg>, force: bool| {
         if force || batch.len() >= BATCH {
@@ -286,7 +326,11 @@ fn produce(inputs: Vec<Input>, format: Option<InputFormat>, ctx: &Context, tx: m
             }
             flush(batch, false);
         });
-        batch.push(Msg::File(FileReport { file: display, format: fmt.to_string(), items }));
+        batch.push(Msg::File(FileReport {
+            file: display,
+            format: fmt.to_string(),
+            items,
+        }));
     };
     let shared = std::cell::RefCell::new(std::mem::take(&mut batch));
     for input in inputs {

@@ -35,8 +35,7 @@ impl<R: Read> Lines<R> {
 }
 
 /// A hint for files that are not UTF-8, which in Chinese medical data is usually GB18030/GBK.
-pub const ENCODING_HINT: &str =
-    "the file must be UTF-8; if it is GBK/GB18030 (common for Chinese data), convert it with `iconv -f GB18030 -t UTF-8`";
+pub const ENCODING_HINT: &str = "the file must be UTF-8; if it is GBK/GB18030 (common for Chinese data), convert it with `iconv -f GB18030 -t UTF-8`";
 
 impl<R: Read> Iterator for Lines<R> {
     type Item = Result<Line, Reject>;
@@ -51,7 +50,12 @@ impl<R: Read> Iterator for Lines<R> {
                 Ok(n) => n,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(Reject::at(&self.file, self.number + 1, None, format!("read error: {e}"))));
+                    return Some(Err(Reject::at(
+                        &self.file,
+                        self.number + 1,
+                        None,
+                        format!("read error: {e}"),
+                    )));
                 }
             };
             if n == 0 {
@@ -79,12 +83,19 @@ impl<R: Read> Iterator for Lines<R> {
                 continue;
             }
             return Some(match std::str::from_utf8(bytes) {
-                Ok(s) => Ok(Line { number: self.number, text: s.to_owned(), unterminated }),
+                Ok(s) => Ok(Line {
+                    number: self.number,
+                    text: s.to_owned(),
+                    unterminated,
+                }),
                 Err(e) => Err(Reject::at(
                     &self.file,
                     self.number,
                     None,
-                    format!("not valid UTF-8 at byte {} of the line; {ENCODING_HINT}", e.valid_up_to()),
+                    format!(
+                        "not valid UTF-8 at byte {} of the line; {ENCODING_HINT}",
+                        e.valid_up_to()
+                    ),
                 )),
             });
         }

@@ -16,7 +16,12 @@ pub struct Reject {
 
 impl Reject {
     pub fn file(file: &str, message: impl Into<String>) -> Reject {
-        Reject { file: file.to_owned(), line: None, field: None, message: message.into() }
+        Reject {
+            file: file.to_owned(),
+            line: None,
+            field: None,
+            message: message.into(),
+        }
     }
     pub fn at(file: &str, line: usize, field: Option<&str>, message: impl Into<String>) -> Reject {
         Reject {

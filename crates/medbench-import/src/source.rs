@@ -16,7 +16,11 @@ pub enum MediaRoot {
     Dir(PathBuf),
     /// Media compiled into the binary (the demo bank), looked up by name.
     Embedded(fn(&str) -> Option<&'static [u8]>),
-    Zip { archive: Box<ZipArchive<File>>, prefix: String, zip_display: String },
+    Zip {
+        archive: Box<ZipArchive<File>>,
+        prefix: String,
+        zip_display: String,
+    },
 }
 
 impl MediaRoot {
@@ -25,21 +29,30 @@ impl MediaRoot {
     pub fn read(&mut self, rel: &str) -> Result<Vec<u8>, String> {
         let rel_path = Path::new(rel);
         if rel_path.is_absolute()
-            || rel_path
-                .components()
-                .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_) | Component::RootDir))
+            || rel_path.components().any(|c| {
+                matches!(
+                    c,
+                    Component::ParentDir | Component::Prefix(_) | Component::RootDir
+                )
+            })
         {
-            return Err(format!("`{rel}` must be a relative path inside the import, without `..`"));
+            return Err(format!(
+                "`{rel}` must be a relative path inside the import, without `..`"
+            ));
         }
         match self {
             MediaRoot::Dir(dir) => {
                 let p = dir.join(rel_path);
                 std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
             }
-            MediaRoot::Embedded(lookup) => {
-                lookup(rel).map(<[u8]>::to_vec).ok_or_else(|| format!("no embedded media named `{rel}`"))
-            }
-            MediaRoot::Zip { archive, prefix, zip_display } => {
+            MediaRoot::Embedded(lookup) => lookup(rel)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| format!("no embedded media named `{rel}`")),
+            MediaRoot::Zip {
+                archive,
+                prefix,
+                zip_display,
+            } => {
                 let name = format!("{prefix}{rel}");
                 let mut entry = archive
                     .by_name(&name)
@@ -67,24 +80,29 @@ pub struct SourceFile<'a> {
 impl SourceFile<'_> {
     /// The file name without its extension.
     pub fn stem(&self) -> &str {
-        self.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&self.name)
+        self.name
+            .rsplit_once('.')
+            .map(|(s, _)| s)
+            .unwrap_or(&self.name)
     }
     pub fn extension(&self) -> String {
-        self.name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default()
+        self.name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default()
     }
 }
 
 fn extension(p: &Path) -> String {
-    p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+    p.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Call `f` for every data file under `path` (a file, a directory or a zip),
 /// in a stable order. Problems opening things are passed to `reject`.
-pub fn visit(
-    path: &Path,
-    f: &mut dyn FnMut(SourceFile<'_>),
-    reject: &mut dyn FnMut(Reject),
-) {
+pub fn visit(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn FnMut(Reject)) {
     let display = path.display().to_string();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -93,7 +111,12 @@ pub fn visit(
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = match walk(path) {
             Ok(v) => v,
-            Err(e) => return reject(Reject::file(&display, format!("cannot list directory: {e}"))),
+            Err(e) => {
+                return reject(Reject::file(
+                    &display,
+                    format!("cannot list directory: {e}"),
+                ));
+            }
         };
         entries.sort();
         for p in entries {
@@ -110,7 +133,11 @@ pub fn visit(
     match File::open(path) {
         Ok(file) => f(SourceFile {
             display,
-            name: path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned(),
+            name: path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned(),
             reader: Box::new(file),
             media: MediaRoot::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default()),
         }),
@@ -148,7 +175,10 @@ fn visit_zip(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn Fn
         .filter_map(|n| n.ok().map(|c| c.into_owned()))
         .filter(|n| !n.ends_with('/') && !n.starts_with("__MACOSX/"))
         .filter(|n| {
-            let ext = n.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+            let ext = n
+                .rsplit_once('.')
+                .map(|(_, e)| e.to_ascii_lowercase())
+                .unwrap_or_default();
             DATA_EXTENSIONS.contains(&ext.as_str())
         })
         .collect();
@@ -162,16 +192,26 @@ fn visit_zip(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn Fn
         let entry = match archive.by_name(&name) {
             Ok(e) => e,
             Err(e) => {
-                reject(Reject::file(&format!("{display}!{name}"), format!("cannot read entry: {e}")));
+                reject(Reject::file(
+                    &format!("{display}!{name}"),
+                    format!("cannot read entry: {e}"),
+                ));
                 continue;
             }
         };
-        let prefix = name.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+        let prefix = name
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
         f(SourceFile {
             display: format!("{display}!{name}"),
             name: name.rsplit('/').next().unwrap_or(&name).to_owned(),
             reader: Box::new(entry),
-            media: MediaRoot::Zip { archive: Box::new(media_archive), prefix, zip_display: display.clone() },
+            media: MediaRoot::Zip {
+                archive: Box::new(media_archive),
+                prefix,
+                zip_display: display.clone(),
+            },
         });
     }
 }
@@ -194,14 +234,26 @@ pub fn read_text(reader: &mut dyn Read, display: &str) -> Result<String, Reject>
         .read_to_end(&mut bytes)
         .map_err(|e| Reject::file(display, format!("read error: {e}")))?;
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Reject::file(display, "the file is UTF-16; save it as UTF-8"));
+        return Err(Reject::file(
+            display,
+            "the file is UTF-16; save it as UTF-8",
+        ));
     }
     let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
     match std::str::from_utf8(body) {
         Ok(s) => Ok(s.to_owned()),
         Err(e) => {
-            let line = body[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-            Err(Reject::at(display, line, None, format!("not valid UTF-8; {}", crate::lines::ENCODING_HINT)))
+            let line = body[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            Err(Reject::at(
+                display,
+                line,
+                None,
+                format!("not valid UTF-8; {}", crate::lines::ENCODING_HINT),
+            ))
         }
     }
 }

@@ -11,7 +11,9 @@ pub fn shared_data() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p.canonicalize().unwrap())
     } else {
-        eprintln!("SKIPPED: ../shared/data is absent (a fresh clone has no shared data); this test needs the real samples");
+        eprintln!(
+            "SKIPPED: ../shared/data is absent (a fresh clone has no shared data); this test needs the real samples"
+        );
         None
     }
 }
@@ -20,8 +22,17 @@ pub fn bank() -> SqliteBank {
     SqliteBank::open(":memory:").unwrap()
 }
 
-pub fn run(bank: &mut SqliteBank, paths: &[&Path], format: Option<InputFormat>, skip_invalid: bool) -> ImportReport {
-    let opts = ImportOptions { format, skip_invalid, ..Default::default() };
+pub fn run(
+    bank: &mut SqliteBank,
+    paths: &[&Path],
+    format: Option<InputFormat>,
+    skip_invalid: bool,
+) -> ImportReport {
+    let opts = ImportOptions {
+        format,
+        skip_invalid,
+        ..Default::default()
+    };
     let inputs = paths.iter().map(|p| Input::Path(p.to_path_buf())).collect();
     import(bank as &mut dyn Bank, inputs, opts, &mut |_| {}).unwrap()
 }

@@ -9,12 +9,20 @@ use medbench_store::{Bank, ItemFilter};
 fn medqa_sample_imports_with_answer_letters() {
     let Some(data) = shared_data() else { return };
     let mut b = bank();
-    let r = run(&mut b, &[&data.join("medqa-usmle/sample.jsonl")], None, false);
+    let r = run(
+        &mut b,
+        &[&data.join("medqa-usmle/sample.jsonl")],
+        None,
+        false,
+    );
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 300);
     assert_eq!(r.files[0].format, "medqa");
     let it = b.get("MedQA-USMLE/1").unwrap().unwrap();
-    assert!(it.question.starts_with("A junior orthopaedic surgery resident"));
+    assert!(
+        it.question
+            .starts_with("A junior orthopaedic surgery resident")
+    );
     assert_eq!(it.format.options().unwrap().len(), 4);
     assert!(matches!(it.reference, Some(Reference::Choice { ref answer }) if answer.len() == 1));
     assert_eq!(it.language, "en");
@@ -28,12 +36,24 @@ fn medmcqa_sample_maps_cop_and_subjects() {
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 300);
     // First row: cop 1 → A; subject Physiology.
-    let it = b.get("MedMCQA/45258d3d-b974-44dd-a161-c3fccbdadd88").unwrap().unwrap();
-    assert_eq!(it.reference, Some(Reference::Choice { answer: vec!["A".into()] }));
+    let it = b
+        .get("MedMCQA/45258d3d-b974-44dd-a161-c3fccbdadd88")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        it.reference,
+        Some(Reference::Choice {
+            answer: vec!["A".into()]
+        })
+    );
     assert!(it.tags.contains(&"subject:Physiology".to_string()));
     // Pediatrics maps to the taxonomy's paediatrics department.
     let st = b.stats(&ItemFilter::default()).unwrap();
-    assert!(st.specialties.contains_key("07"), "{:?}", st.specialties.keys());
+    assert!(
+        st.specialties.contains_key("07"),
+        "{:?}",
+        st.specialties.keys()
+    );
 }
 
 #[test]
@@ -47,8 +67,16 @@ fn mmlu_csv_directory_imports_each_subject_as_a_task() {
     assert_eq!(st.tasks["MMLU-anatomy"].items, 40);
     // A quoted field with commas survives.
     let it = b.get("MMLU-anatomy/1").unwrap().unwrap();
-    assert_eq!(it.format.options().unwrap()[2].text, "paralysis of the facial muscles, loss of taste and lacrimation.");
-    assert_eq!(it.reference, Some(Reference::Choice { answer: vec!["A".into()] }));
+    assert_eq!(
+        it.format.options().unwrap()[2].text,
+        "paralysis of the facial muscles, loss of taste and lacrimation."
+    );
+    assert_eq!(
+        it.reference,
+        Some(Reference::Choice {
+            answer: vec!["A".into()]
+        })
+    );
 }
 
 #[test]
@@ -59,8 +87,16 @@ fn pubmedqa_sample_is_yes_no_maybe_with_contexts() {
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 100);
     let it = b.get("PubMedQA/12377809").unwrap().unwrap();
-    assert_eq!(it.question, "Is anorectal endosonography valuable in dyschesia?");
-    assert_eq!(it.reference, Some(Reference::YesNo { answer: YesNoMaybe::Yes }));
+    assert_eq!(
+        it.question,
+        "Is anorectal endosonography valuable in dyschesia?"
+    );
+    assert_eq!(
+        it.reference,
+        Some(Reference::YesNo {
+            answer: YesNoMaybe::Yes
+        })
+    );
     assert!(!it.context.is_empty());
 }
 
@@ -68,13 +104,27 @@ fn pubmedqa_sample_is_yes_no_maybe_with_contexts() {
 fn healthbench_sample_keeps_rubrics_with_signed_points() {
     let Some(data) = shared_data() else { return };
     let mut b = bank();
-    let r = run(&mut b, &[&data.join("healthbench/sample.jsonl")], None, false);
+    let r = run(
+        &mut b,
+        &[&data.join("healthbench/sample.jsonl")],
+        None,
+        false,
+    );
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 30);
-    let it = b.get("HealthBench/0b8f1d60-2081-4562-98f7-b6a976fe1c6d").unwrap().unwrap();
-    let Some(Reference::Open(open)) = &it.reference else { panic!("open reference expected") };
+    let it = b
+        .get("HealthBench/0b8f1d60-2081-4562-98f7-b6a976fe1c6d")
+        .unwrap()
+        .unwrap();
+    let Some(Reference::Open(open)) = &it.reference else {
+        panic!("open reference expected")
+    };
     assert_eq!(open.rubric[0].points, 10.0);
-    assert!(open.rubric[0].criterion.starts_with("Correctly states that compression depth"));
+    assert!(
+        open.rubric[0]
+            .criterion
+            .starts_with("Correctly states that compression depth")
+    );
     let mut any_negative = false;
     b.for_each(&ItemFilter::default(), &mut |it| {
         if let Some(Reference::Open(o)) = &it.reference {
@@ -90,14 +140,23 @@ fn healthbench_sample_keeps_rubrics_with_signed_points() {
 fn medagentbench_tasks_get_the_fhir_tools_beside_them() {
     let Some(data) = shared_data() else { return };
     let mut b = bank();
-    let r = run(&mut b, &[&data.join("medagentbench/test_data_v2.json")], None, false);
+    let r = run(
+        &mut b,
+        &[&data.join("medagentbench/test_data_v2.json")],
+        None,
+        false,
+    );
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 300);
     let it = b.get("MedAgentBench/task1_1").unwrap().unwrap();
     assert_eq!(it.track, Track::Agent);
-    let medbench_core::Format::AgentEpisode { tools, .. } = &it.format else { panic!() };
+    let medbench_core::Format::AgentEpisode { tools, .. } = &it.format else {
+        panic!()
+    };
     assert_eq!(tools.len(), 9);
-    let Some(Reference::Open(o)) = &it.reference else { panic!() };
+    let Some(Reference::Open(o)) = &it.reference else {
+        panic!()
+    };
     assert_eq!(o.solution, vec![serde_json::json!("S6534835")]);
     // Write tasks carry no solution and stay blind.
     assert!(b.get("MedAgentBench/task2_1").unwrap().unwrap().is_blind());
@@ -112,17 +171,41 @@ fn medbench_v4_llm_and_agent_files_import_blind() {
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, (38 + 14) * 2);
     let st = b.stats(&ItemFilter::default()).unwrap();
-    assert_eq!(st.total.blind, st.total.items, "test files have blank answers");
+    assert_eq!(
+        st.total.blind, st.total.items,
+        "test files have blank answers"
+    );
     // MedExam repeats id 3 for its second permutation.
     let first = b.get("MedExam/3").unwrap().unwrap();
     let second = b.get("MedExam/3.2").unwrap().unwrap();
     assert_eq!(first.format_kind(), FormatKind::SingleChoice);
-    let opts: Vec<_> = first.format.options().unwrap().iter().map(|c| c.text.clone()).collect();
-    assert_eq!(opts, ["临床表现不典型", "疾病发展缓慢", "多病共存", "单一病种", "发病方式独特"]);
+    let opts: Vec<_> = first
+        .format
+        .options()
+        .unwrap()
+        .iter()
+        .map(|c| c.text.clone())
+        .collect();
+    assert_eq!(
+        opts,
+        [
+            "临床表现不典型",
+            "疾病发展缓慢",
+            "多病共存",
+            "单一病种",
+            "发病方式独特"
+        ]
+    );
     assert_ne!(first.format, second.format, "options are permuted");
     // Source names map through the catalogue's aliases.
-    assert!(b.get("MedRetAPI/92").unwrap().is_some(), "MedRefAPI_V4 is MedRetAPI");
-    assert!(b.get("MedReportQC/2").unwrap().is_some(), "CTR-QC is MedReportQC");
+    assert!(
+        b.get("MedRetAPI/92").unwrap().is_some(),
+        "MedRefAPI_V4 is MedRetAPI"
+    );
+    assert!(
+        b.get("MedReportQC/2").unwrap().is_some(),
+        "CTR-QC is MedReportQC"
+    );
     let msq = b.get("MedRxCheck_MSQ/82").unwrap().unwrap();
     assert_eq!(msq.format.options().unwrap().len(), 4);
     assert_eq!(st.tracks["agent"].items, 28);
@@ -140,8 +223,16 @@ fn medbench_v4_multimodal_reads_images_and_names_the_missing_one() {
     let rej = &r.rejects[0];
     assert!(rej.file.ends_with("MedGen.jsonl"));
     assert_eq!(rej.field.as_deref(), Some("img_path[0]"));
-    assert!(rej.message.contains("058366071148544.jpg"), "{}", rej.message);
-    assert_eq!(b.stats(&ItemFilter::default()).unwrap().total.items, 0, "rolled back");
+    assert!(
+        rej.message.contains("058366071148544.jpg"),
+        "{}",
+        rej.message
+    );
+    assert_eq!(
+        b.stats(&ItemFilter::default()).unwrap().total.items,
+        0,
+        "rolled back"
+    );
     // With --skip-invalid the other 19 rows go in, with their media.
     let r = run(&mut b, &[&mm], None, true);
     assert!(r.committed);
@@ -160,11 +251,23 @@ fn medbench_v4_multimodal_reads_images_and_names_the_missing_one() {
 fn filled_answer_files_become_references() {
     let Some(data) = shared_data() else { return };
     let mut b = bank();
-    let r = run(&mut b, &[&data.join("medbench-v4-format/answers-sample/o3")], None, false);
+    let r = run(
+        &mut b,
+        &[&data.join("medbench-v4-format/answers-sample/o3")],
+        None,
+        false,
+    );
     assert!(r.committed, "{:?}", r.rejects);
     let exam = b.get("MedExam/3").unwrap().unwrap();
-    assert_eq!(exam.reference, Some(Reference::Choice { answer: vec!["D".into()] }));
+    assert_eq!(
+        exam.reference,
+        Some(Reference::Choice {
+            answer: vec!["D".into()]
+        })
+    );
     let smdoc = b.get("SMDoc/65").unwrap().unwrap();
-    let Some(Reference::JsonFields { fields }) = &smdoc.reference else { panic!() };
+    let Some(Reference::JsonFields { fields }) = &smdoc.reference else {
+        panic!()
+    };
     assert_eq!(fields["体温(℃)"], "37");
 }

@@ -25,11 +25,21 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored item `{id}` version {version} cannot be read back: {message}")]
-    Corrupt { id: String, version: u32, message: String },
+    Corrupt {
+        id: String,
+        version: u32,
+        message: String,
+    },
     #[error("{0}")]
     Unsupported(String),
-    #[error("the database at {path} was written by a newer medbench (schema {found}, this build knows {known})")]
-    SchemaTooNew { path: String, found: i64, known: i64 },
+    #[error(
+        "the database at {path} was written by a newer medbench (schema {found}, this build knows {known})"
+    )]
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -69,16 +69,25 @@ impl SqliteBank {
              PRAGMA cache_size=-65536;
              PRAGMA busy_timeout=5000;",
         )?;
-        let mut bank = SqliteBank { conn, path: path.to_owned() };
+        let mut bank = SqliteBank {
+            conn,
+            path: path.to_owned(),
+        };
         bank.migrate()?;
         Ok(bank)
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let current: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if current > known {
-            return Err(StoreError::SchemaTooNew { path: self.path.clone(), found: current, known });
+            return Err(StoreError::SchemaTooNew {
+                path: self.path.clone(),
+                found: current,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction()?;
@@ -106,19 +115,36 @@ pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {
         conds.push(format!("{p}{col} IN ({})", vec!["?"; vals.len()].join(",")));
         args.extend(vals);
     };
-    any_of("track", f.tracks.iter().map(|t| t.as_str().to_owned()).collect(), &mut conds);
+    any_of(
+        "track",
+        f.tracks.iter().map(|t| t.as_str().to_owned()).collect(),
+        &mut conds,
+    );
     any_of("dimension", f.dimensions.clone(), &mut conds);
     any_of("task", f.tasks.clone(), &mut conds);
     any_of("language", f.languages.clone(), &mut conds);
-    any_of("format", f.formats.iter().map(|k| k.as_str().to_owned()).collect(), &mut conds);
-    any_of("review", f.review.iter().map(|r| r.as_str().to_owned()).collect(), &mut conds);
+    any_of(
+        "format",
+        f.formats.iter().map(|k| k.as_str().to_owned()).collect(),
+        &mut conds,
+    );
+    any_of(
+        "review",
+        f.review.iter().map(|r| r.as_str().to_owned()).collect(),
+        &mut conds,
+    );
     if !f.specialties.is_empty() {
         let mut ors = Vec::new();
         for s in &f.specialties {
             for col in ["specialty", "specialty2"] {
                 ors.push(format!("{p}{col} = ? OR {p}{col} LIKE ? ESCAPE '\\'"));
                 args.push(s.clone());
-                args.push(format!("{}.%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+                args.push(format!(
+                    "{}.%",
+                    s.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                ));
             }
         }
         conds.push(format!("({})", ors.join(" OR ")));
@@ -126,7 +152,11 @@ pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {
     if let Some(b) = f.blind {
         conds.push(format!("{p}blind = {}", b as i32));
     }
-    let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
     (sql, args)
 }
 
@@ -139,23 +169,33 @@ impl ImportSession for SqliteImport<'_> {
     fn put(&mut self, row: &ItemRow, origin: &str) -> Result<PutOutcome> {
         let head: Option<(u32, String, String, i64, String)> = self
             .tx
-            .prepare_cached("SELECT version, content_hash, review, import_id, origin FROM items WHERE id = ?1")?
-            .query_row([&row.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .prepare_cached(
+                "SELECT version, content_hash, review, import_id, origin FROM items WHERE id = ?1",
+            )?
+            .query_row([&row.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
             .optional()?;
         let version = match &head {
             Some((_, _, _, imp, first)) if *imp == self.import_id => {
-                return Ok(PutOutcome::Duplicate { first_origin: first.clone() });
+                return Ok(PutOutcome::Duplicate {
+                    first_origin: first.clone(),
+                });
             }
             Some((v, hash, review, _, _)) if *hash == row.content_hash => {
                 if review == row.review {
                     // Mark as seen in this import so a later duplicate is caught.
                     self.tx
-                        .prepare_cached("UPDATE items SET import_id = ?2, origin = ?3 WHERE id = ?1")?
+                        .prepare_cached(
+                            "UPDATE items SET import_id = ?2, origin = ?3 WHERE id = ?1",
+                        )?
                         .execute(params![row.id, self.import_id, origin])?;
                     return Ok(PutOutcome::Unchanged);
                 }
                 self.tx
-                    .prepare_cached("UPDATE items SET review = ?2, import_id = ?3, origin = ?4 WHERE id = ?1")?
+                    .prepare_cached(
+                        "UPDATE items SET review = ?2, import_id = ?3, origin = ?4 WHERE id = ?1",
+                    )?
                     .execute(params![row.id, row.review, self.import_id, origin])?;
                 return Ok(PutOutcome::ReviewChanged);
             }
@@ -203,7 +243,9 @@ impl ImportSession for SqliteImport<'_> {
 
     fn put_media(&mut self, sha256: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
         self.tx
-            .prepare_cached("INSERT OR IGNORE INTO media (sha256, media_type, bytes) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO media (sha256, media_type, bytes) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![sha256, media_type, bytes])?;
         Ok(())
     }
@@ -263,7 +305,9 @@ impl Bank for SqliteBank {
             )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        found.map(|(v, review, body)| decode(id, v, &body, &review)).transpose()
+        found
+            .map(|(v, review, body)| decode(id, v, &body, &review))
+            .transpose()
     }
 
     fn get_version(&self, id: &str, version: u32) -> Result<Option<Item>> {
@@ -273,7 +317,9 @@ impl Bank for SqliteBank {
                 "SELECT v.body, i.review, i.version FROM item_versions v
                  LEFT JOIN items i ON i.id = v.id WHERE v.id = ?1 AND v.version = ?2",
             )?
-            .query_row(params![id, version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(params![id, version], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
         found
             .map(|(body, review, head)| {
@@ -288,7 +334,9 @@ impl Bank for SqliteBank {
     }
 
     fn versions(&self, id: &str) -> Result<Vec<u32>> {
-        let mut stmt = self.conn.prepare_cached("SELECT version FROM item_versions WHERE id = ?1 ORDER BY version")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT version FROM item_versions WHERE id = ?1 ORDER BY version")?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -345,8 +393,15 @@ impl Bank for SqliteBank {
             })
         })?;
         let rows: Vec<StatsRow> = rows.collect::<rusqlite::Result<_>>()?;
-        let media = self.conn.query_row("SELECT COUNT(*) FROM media", [], |r| r.get::<_, i64>(0))? as u64;
-        let versions = self.conn.query_row("SELECT COUNT(*) FROM item_versions", [], |r| r.get::<_, i64>(0))? as u64;
+        let media = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM media", [], |r| r.get::<_, i64>(0))?
+            as u64;
+        let versions = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM item_versions", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64;
         Ok(BankStats::from_rows(&rows, media, versions))
     }
 

@@ -51,12 +51,19 @@ pub(crate) struct StatsRow {
 
 impl BankStats {
     pub(crate) fn from_rows(rows: &[StatsRow], media: u64, versions: u64) -> BankStats {
-        let mut s = BankStats { media, versions, ..Default::default() };
+        let mut s = BankStats {
+            media,
+            versions,
+            ..Default::default()
+        };
         for r in rows {
             let (n, b) = (r.count, r.blind);
             s.total.add(n, b);
             s.tracks.entry(r.track.clone()).or_default().add(n, b);
-            s.dimensions.entry(r.dimension.clone()).or_default().add(n, b);
+            s.dimensions
+                .entry(r.dimension.clone())
+                .or_default()
+                .add(n, b);
             s.tasks.entry(r.task.clone()).or_default().add(n, b);
             s.languages.entry(r.language.clone()).or_default().add(n, b);
             s.formats.entry(r.format.clone()).or_default().add(n, b);

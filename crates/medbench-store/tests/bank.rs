@@ -18,7 +18,10 @@ fn put_all(bank: &mut SqliteBank, items: &[Item]) -> Vec<PutOutcome> {
     let out = items
         .iter()
         .enumerate()
-        .map(|(i, it)| s.put(&ItemRow::prepare(it), &format!("t.jsonl:{}", i + 1)).unwrap())
+        .map(|(i, it)| {
+            s.put(&ItemRow::prepare(it), &format!("t.jsonl:{}", i + 1))
+                .unwrap()
+        })
         .collect();
     s.commit().unwrap();
     out
@@ -28,10 +31,19 @@ fn put_all(bank: &mut SqliteBank, items: &[Item]) -> Vec<PutOutcome> {
 fn reimport_is_unchanged_and_changed_content_is_a_new_version() {
     let mut bank = SqliteBank::open(":memory:").unwrap();
     let a = item("T/1", "问题一", "03.04");
-    assert_eq!(put_all(&mut bank, std::slice::from_ref(&a)), vec![PutOutcome::Imported]);
-    assert_eq!(put_all(&mut bank, std::slice::from_ref(&a)), vec![PutOutcome::Unchanged]);
+    assert_eq!(
+        put_all(&mut bank, std::slice::from_ref(&a)),
+        vec![PutOutcome::Imported]
+    );
+    assert_eq!(
+        put_all(&mut bank, std::slice::from_ref(&a)),
+        vec![PutOutcome::Unchanged]
+    );
     let b = item("T/1", "问题一（修订）", "03.04");
-    assert_eq!(put_all(&mut bank, std::slice::from_ref(&b)), vec![PutOutcome::Updated { from: 1, to: 2 }]);
+    assert_eq!(
+        put_all(&mut bank, std::slice::from_ref(&b)),
+        vec![PutOutcome::Updated { from: 1, to: 2 }]
+    );
     assert_eq!(bank.versions("T/1").unwrap(), vec![1, 2]);
     assert_eq!(bank.get("T/1").unwrap().unwrap().question, "问题一（修订）");
     let old = bank.get_version("T/1", 1).unwrap().unwrap();
@@ -48,7 +60,12 @@ fn duplicate_in_one_import_names_the_first_place() {
     let mut bank = SqliteBank::open(":memory:").unwrap();
     let a = item("T/1", "问题一", "03.04");
     let out = put_all(&mut bank, &[a.clone(), a]);
-    assert_eq!(out[1], PutOutcome::Duplicate { first_origin: "t.jsonl:1".into() });
+    assert_eq!(
+        out[1],
+        PutOutcome::Duplicate {
+            first_origin: "t.jsonl:1".into()
+        }
+    );
 }
 
 #[test]
@@ -56,7 +73,8 @@ fn dropped_session_rolls_back() {
     let mut bank = SqliteBank::open(":memory:").unwrap();
     {
         let mut s = bank.begin_import("test").unwrap();
-        s.put(&ItemRow::prepare(&item("T/1", "q", "03")), "x:1").unwrap();
+        s.put(&ItemRow::prepare(&item("T/1", "q", "03")), "x:1")
+            .unwrap();
         // dropped without commit
     }
     assert!(bank.get("T/1").unwrap().is_none());
@@ -68,21 +86,37 @@ fn stats_and_filters_count_by_specialty_prefix() {
     let mut bank = SqliteBank::open(":memory:").unwrap();
     put_all(
         &mut bank,
-        &[item("T/1", "q1", "03.04"), item("T/2", "q2", "03.01"), item("U/1", "q3", "07")],
+        &[
+            item("T/1", "q1", "03.04"),
+            item("T/2", "q2", "03.01"),
+            item("U/1", "q3", "07"),
+        ],
     );
     let st = bank.stats(&ItemFilter::default()).unwrap();
     assert_eq!(st.total.items, 3);
     assert_eq!(st.tasks["T"].items, 2);
     assert_eq!(st.specialties["03.04"].items, 1);
-    let f = ItemFilter { specialties: vec!["03".into()], ..Default::default() };
+    let f = ItemFilter {
+        specialties: vec!["03".into()],
+        ..Default::default()
+    };
     assert_eq!(bank.list(&f, 100, 0).unwrap().len(), 2);
-    let f = ItemFilter { tracks: vec![Track::Agent], ..Default::default() };
+    let f = ItemFilter {
+        tracks: vec![Track::Agent],
+        ..Default::default()
+    };
     assert!(bank.list(&f, 100, 0).unwrap().is_empty());
     let mut seen = Vec::new();
-    bank.for_each(&ItemFilter { tasks: vec!["T".into()], ..Default::default() }, &mut |it| {
-        seen.push(it.id);
-        Ok(())
-    })
+    bank.for_each(
+        &ItemFilter {
+            tasks: vec!["T".into()],
+            ..Default::default()
+        },
+        &mut |it| {
+            seen.push(it.id);
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(seen, vec!["T/1", "T/2"]);
 }

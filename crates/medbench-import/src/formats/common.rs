@@ -8,7 +8,11 @@ use medbench_core::item::sha256_hex;
 use medbench_core::{Choice, Item, Media};
 
 /// Turn a located serde error into a reject naming the field.
-pub fn json_reject(file: &str, line: &Line, err: serde_path_to_error::Error<serde_json::Error>) -> Reject {
+pub fn json_reject(
+    file: &str,
+    line: &Line,
+    err: serde_path_to_error::Error<serde_json::Error>,
+) -> Reject {
     let path = err.path().to_string();
     let inner = err.into_inner();
     if inner.is_syntax() || inner.is_eof() {
@@ -24,7 +28,10 @@ pub fn json_reject(file: &str, line: &Line, err: serde_path_to_error::Error<serd
             return Reject::at(file, line.number, Some(field), rest);
         }
         // serde's own "missing field `x`" names the field in the message.
-        if let Some(name) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        if let Some(name) = msg
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             return Reject::at(file, line.number, Some(name), "missing");
         }
         return Reject::at(file, line.number, None, msg);
@@ -55,18 +62,30 @@ pub fn finish(mut item: Item, line: usize, file: &str, ctx: &Context) -> Result<
         }
     }
     if let Err(errs) = item.validate() {
-        rejects.extend(errs.into_iter().map(|e| Reject::at(file, line, Some(&e.field), e.message)));
+        rejects.extend(
+            errs.into_iter()
+                .map(|e| Reject::at(file, line, Some(&e.field), e.message)),
+        );
     }
-    if rejects.is_empty() { Ok(Unit::new(item, line)) } else { Err(rejects) }
+    if rejects.is_empty() {
+        Ok(Unit::new(item, line))
+    } else {
+        Err(rejects)
+    }
 }
 
 /// Read a media file named by a record and describe it.
 pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
-    let media_type = media_type_for(rel)
-        .ok_or_else(|| format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)"))?;
+    let media_type = media_type_for(rel).ok_or_else(|| {
+        format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)")
+    })?;
     let bytes = root.read(rel)?;
     Ok(MediaBlob {
-        media: Media { name: rel.to_owned(), media_type: media_type.to_owned(), sha256: sha256_hex(&bytes) },
+        media: Media {
+            name: rel.to_owned(),
+            media_type: media_type.to_owned(),
+            sha256: sha256_hex(&bytes),
+        },
         bytes,
     })
 }
@@ -125,42 +144,14 @@ pub fn parse_options(text: &str) -> Option<Vec<Choice>> {
                 // The last option ends at its line.
                 t = t.lines().next().unwrap_or("").trim();
             }
-            out.push(Choice { label: m.0.to_string(), text: t.to_owned() });
+            out.push(Choice {
+                label: m.0.to_string(),
+                text: t.to_owned(),
+            });
         }
         return Some(out);
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn labels(t: &str) -> Vec<(String, String)> {
-        parse_options(t).unwrap().into_iter().map(|c| (c.label, c.text)).collect()
-    }
-
-    #[test]
-    fn options_after_a_worked_example_are_the_real_ones() {
-        let t = "示例：\nA.甲\nB.乙\n答：<A>\n\n## 题目：下列哪一项不是 A. 临床表现不典型\nB. 疾病发展缓慢\nC. 多病共存";
-        let got = labels(t);
-        assert_eq!(got.len(), 3);
-        assert_eq!(got[0], ("A".into(), "临床表现不典型".into()));
-        assert_eq!(got[2], ("C".into(), "多病共存".into()));
-    }
-
-    #[test]
-    fn inline_options_are_split() {
-        let got = labels("叙述正确的是()\nA.宜进行治疗药物监测B.半衰期短C.主要经肝脏代谢D.蛋白结合率高\n");
-        assert_eq!(got.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(), ["宜进行治疗药物监测", "半衰期短", "主要经肝脏代谢", "蛋白结合率高"]);
-    }
-
-    #[test]
-    fn letters_inside_words_are_not_options() {
-        assert!(parse_options("BP 120/80 mmHg, CT showed A mass").is_none());
-        let got = labels("Which? (A) aspirin (B) heparin (C) warfarin");
-        assert_eq!(got[1].1, "heparin");
-    }
 }
 
 /// The parts of a single-choice knowledge question from a published data set.
@@ -193,7 +184,9 @@ pub fn choice_item(q: ChoiceQuestion, ctx: &Context) -> Item {
         conversation: vec![],
         question: q.question,
         format: medbench_core::Format::SingleChoice { options: q.options },
-        reference: Some(medbench_core::Reference::Choice { answer: vec![q.answer] }),
+        reference: Some(medbench_core::Reference::Choice {
+            answer: vec![q.answer],
+        }),
         media: vec![],
         provenance: medbench_core::Provenance {
             source: q.source.into(),
@@ -218,4 +211,49 @@ pub fn emit(item: Item, line: usize, file: &str, ctx: &Context, sink: &mut super
 /// The task name: the user's `--task`, else the format's default.
 pub fn task_name(ctx: &Context, default: &str) -> String {
     ctx.task.clone().unwrap_or_else(|| default.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(t: &str) -> Vec<(String, String)> {
+        parse_options(t)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.label, c.text))
+            .collect()
+    }
+
+    #[test]
+    fn options_after_a_worked_example_are_the_real_ones() {
+        let t = "示例：\nA.甲\nB.乙\n答：<A>\n\n## 题目：下列哪一项不是 A. 临床表现不典型\nB. 疾病发展缓慢\nC. 多病共存";
+        let got = labels(t);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], ("A".into(), "临床表现不典型".into()));
+        assert_eq!(got[2], ("C".into(), "多病共存".into()));
+    }
+
+    #[test]
+    fn inline_options_are_split() {
+        let got = labels(
+            "叙述正确的是()\nA.宜进行治疗药物监测B.半衰期短C.主要经肝脏代谢D.蛋白结合率高\n",
+        );
+        assert_eq!(
+            got.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
+            [
+                "宜进行治疗药物监测",
+                "半衰期短",
+                "主要经肝脏代谢",
+                "蛋白结合率高"
+            ]
+        );
+    }
+
+    #[test]
+    fn letters_inside_words_are_not_options() {
+        assert!(parse_options("BP 120/80 mmHg, CT showed A mass").is_none());
+        let got = labels("Which? (A) aspirin (B) heparin (C) warfarin");
+        assert_eq!(got[1].1, "heparin");
+    }
 }

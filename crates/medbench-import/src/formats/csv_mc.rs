@@ -9,15 +9,25 @@ use crate::source::SourceFile;
 use medbench_core::Choice;
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool) {
-    let subject = src.stem().trim_end_matches("_test").trim_end_matches("_dev").trim_end_matches("_val").to_owned();
+    let subject = src
+        .stem()
+        .trim_end_matches("_test")
+        .trim_end_matches("_dev")
+        .trim_end_matches("_val")
+        .to_owned();
     let (default_task, source, language) = if cmmlu {
         (format!("CMMLU-{subject}"), "CMMLU", "zh")
     } else {
         (format!("MMLU-{subject}"), "MMLU", "en")
     };
     let task = task_name(ctx, &default_task);
-    let SourceFile { display, reader, .. } = src;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(cmmlu).flexible(true).from_reader(reader);
+    let SourceFile {
+        display, reader, ..
+    } = src;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(cmmlu)
+        .flexible(true)
+        .from_reader(reader);
     let mut record = csv::ByteRecord::new();
     let mut n = 0usize;
     loop {
@@ -26,7 +36,12 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(n + 1);
-                sink(Err(Reject::at(&display, line, None, format!("malformed CSV: {e}"))));
+                sink(Err(Reject::at(
+                    &display,
+                    line,
+                    None,
+                    format!("malformed CSV: {e}"),
+                )));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
@@ -37,7 +52,12 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
         let line = record.position().map(|p| p.line() as usize).unwrap_or(n);
         let fields: Result<Vec<&str>, _> = record.iter().map(std::str::from_utf8).collect();
         let Ok(mut fields) = fields else {
-            sink(Err(Reject::at(&display, line, None, format!("not valid UTF-8; {ENCODING_HINT}"))));
+            sink(Err(Reject::at(
+                &display,
+                line,
+                None,
+                format!("not valid UTF-8; {ENCODING_HINT}"),
+            )));
             continue;
         };
         let mut local = n.to_string();
@@ -50,19 +70,30 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
                 &display,
                 line,
                 None,
-                format!("expected 6 columns (question, A, B, C, D, answer), found {}", fields.len()),
+                format!(
+                    "expected 6 columns (question, A, B, C, D, answer), found {}",
+                    fields.len()
+                ),
             )));
             continue;
         }
         let answer = fields[5].trim().to_ascii_uppercase();
         if !["A", "B", "C", "D"].contains(&answer.as_str()) {
-            sink(Err(Reject::at(&display, line, Some("answer"), format!("`{}` is not A, B, C or D", fields[5]))));
+            sink(Err(Reject::at(
+                &display,
+                line,
+                Some("answer"),
+                format!("`{}` is not A, B, C or D", fields[5]),
+            )));
             continue;
         }
         let options = ["A", "B", "C", "D"]
             .iter()
             .zip(&fields[1..5])
-            .map(|(l, t)| Choice { label: (*l).into(), text: t.trim().to_owned() })
+            .map(|(l, t)| Choice {
+                label: (*l).into(),
+                text: t.trim().to_owned(),
+            })
             .collect();
         let item = choice_item(
             ChoiceQuestion {

@@ -5,7 +5,9 @@ use super::{Context, Sink, guess_language};
 use crate::lines::Lines;
 use crate::reject::Reject;
 use crate::source::SourceFile;
-use medbench_core::{Criterion, Dimension, Format, Item, Message, OpenReference, Provenance, Reference, Track};
+use medbench_core::{
+    Criterion, Dimension, Format, Item, Message, OpenReference, Provenance, Reference, Track,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -40,7 +42,9 @@ fn dimension_for(tags: &[String]) -> Dimension {
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "HealthBench");
-    let SourceFile { display, reader, .. } = src;
+    let SourceFile {
+        display, reader, ..
+    } = src;
     for line in Lines::new(reader, &display) {
         let line = match line {
             Ok(l) => l,
@@ -58,11 +62,21 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             }
         };
         let Some(last) = row.prompt.pop() else {
-            sink(Err(Reject::at(&display, line.number, Some("prompt"), "empty conversation")));
+            sink(Err(Reject::at(
+                &display,
+                line.number,
+                Some("prompt"),
+                "empty conversation",
+            )));
             continue;
         };
         if last.role != "user" {
-            sink(Err(Reject::at(&display, line.number, Some("prompt"), format!("the last turn is `{}`, expected `user`", last.role))));
+            sink(Err(Reject::at(
+                &display,
+                line.number,
+                Some("prompt"),
+                format!("the last turn is `{}`, expected `user`", last.role),
+            )));
             continue;
         }
         let mut tags = row.example_tags.clone();
@@ -87,7 +101,11 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 ..Default::default()
             })),
             media: vec![],
-            provenance: Provenance { source: "HealthBench".into(), licence: Some("MIT".into()), ..Default::default() },
+            provenance: Provenance {
+                source: "HealthBench".into(),
+                licence: Some("MIT".into()),
+                ..Default::default()
+            },
             difficulty: None,
             review: ctx.review,
             tags,

@@ -25,8 +25,12 @@ struct Task {
 
 /// MedAgentBench function specs as OpenAI-style tool schemas.
 fn tools(media: &mut crate::source::MediaRoot) -> Vec<Value> {
-    let Ok(bytes) = media.read("funcs_v1.json") else { return vec![] };
-    let Ok(Value::Array(funcs)) = serde_json::from_slice::<Value>(&bytes) else { return vec![] };
+    let Ok(bytes) = media.read("funcs_v1.json") else {
+        return vec![];
+    };
+    let Ok(Value::Array(funcs)) = serde_json::from_slice::<Value>(&bytes) else {
+        return vec![];
+    };
     funcs
         .into_iter()
         .map(|f| json!({"type": "function", "function": {"name": f["name"], "description": f["description"], "parameters": f["parameters"]}}))
@@ -35,12 +39,24 @@ fn tools(media: &mut crate::source::MediaRoot) -> Vec<Value> {
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "MedAgentBench");
-    let SourceFile { display, mut reader, mut media, .. } = src;
+    let SourceFile {
+        display,
+        mut reader,
+        mut media,
+        ..
+    } = src;
     let tools = tools(&mut media);
     let res = for_each_entry(&mut reader, &display, &mut |n, _, v| {
         let t: Task = match typed(v) {
             Ok(t) => t,
-            Err((path, msg)) => return sink(Err(Reject::at(&display, n, Some(&format!("[{}].{path}", n - 1)), msg))),
+            Err((path, msg)) => {
+                return sink(Err(Reject::at(
+                    &display,
+                    n,
+                    Some(&format!("[{}].{path}", n - 1)),
+                    msg,
+                )));
+            }
         };
         let kind = t.id.split('_').next().unwrap_or("").to_owned();
         let mut tags = vec![format!("kind:{kind}")];
@@ -55,14 +71,24 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             language: "en".into(),
             specialties: vec![],
             system: None,
-            context: if t.context.trim().is_empty() { vec![] } else { vec![t.context] },
+            context: if t.context.trim().is_empty() {
+                vec![]
+            } else {
+                vec![t.context]
+            },
             conversation: vec![],
             question: t.instruction,
-            format: Format::AgentEpisode { tools: tools.clone(), max_turns: Some(8) },
+            format: Format::AgentEpisode {
+                tools: tools.clone(),
+                max_turns: Some(8),
+            },
             // Write tasks have no `sol`: they are graded on the FHIR server's state, so they stay blind here.
-            reference: t
-                .sol
-                .map(|solution| Reference::Open(OpenReference { solution, ..Default::default() })),
+            reference: t.sol.map(|solution| {
+                Reference::Open(OpenReference {
+                    solution,
+                    ..Default::default()
+                })
+            }),
             media: vec![],
             provenance: Provenance {
                 source: "MedAgentBench".into(),

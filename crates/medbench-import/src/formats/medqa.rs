@@ -21,7 +21,9 @@ struct MedQaRow {
 /// MedQA rows carry no id: the local id is the line number, stable for a given file.
 pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "MedQA-USMLE");
-    let SourceFile { display, reader, .. } = src;
+    let SourceFile {
+        display, reader, ..
+    } = src;
     for line in Lines::new(reader, &display) {
         let line = match line {
             Ok(l) => l,
@@ -38,7 +40,11 @@ pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 continue;
             }
         };
-        let options = row.options.into_iter().map(|(label, text)| Choice { label, text }).collect();
+        let options = row
+            .options
+            .into_iter()
+            .map(|(label, text)| Choice { label, text })
+            .collect();
         let item = choice_item(
             ChoiceQuestion {
                 task: task.clone(),
@@ -50,7 +56,11 @@ pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 source: "MedQA-USMLE",
                 licence: "MIT",
                 specialties: vec![],
-                tags: row.meta_info.map(|m| format!("usmle:{m}")).into_iter().collect(),
+                tags: row
+                    .meta_info
+                    .map(|m| format!("usmle:{m}"))
+                    .into_iter()
+                    .collect(),
             },
             ctx,
         );
@@ -75,7 +85,9 @@ struct MedMcqaRow {
 
 pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "MedMCQA");
-    let SourceFile { display, reader, .. } = src;
+    let SourceFile {
+        display, reader, ..
+    } = src;
     for line in Lines::new(reader, &display) {
         let line = match line {
             Ok(l) => l,
@@ -93,13 +105,26 @@ pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             }
         };
         if !(1..=4).contains(&row.cop) {
-            sink(Err(Reject::at(&display, line.number, Some("cop"), format!("{} is not 1–4 (1 = opa … 4 = opd)", row.cop))));
+            sink(Err(Reject::at(
+                &display,
+                line.number,
+                Some("cop"),
+                format!("{} is not 1–4 (1 = opa … 4 = opd)", row.cop),
+            )));
             continue;
         }
-        let options = [("A", row.opa), ("B", row.opb), ("C", row.opc), ("D", row.opd)]
-            .into_iter()
-            .map(|(l, t)| Choice { label: l.into(), text: t })
-            .collect();
+        let options = [
+            ("A", row.opa),
+            ("B", row.opb),
+            ("C", row.opc),
+            ("D", row.opd),
+        ]
+        .into_iter()
+        .map(|(l, t)| Choice {
+            label: l.into(),
+            text: t,
+        })
+        .collect();
         let specialties = row
             .subject_name
             .as_deref()

@@ -68,10 +68,16 @@ impl fmt::Display for InputFormat {
 impl FromStr for InputFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        InputFormat::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
-            let all: Vec<_> = InputFormat::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown input format `{s}` (expected auto or one of {})", all.join(", "))
-        })
+        InputFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = InputFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown input format `{s}` (expected auto or one of {})",
+                    all.join(", ")
+                )
+            })
     }
 }
 
@@ -103,7 +109,12 @@ pub struct Unit {
 
 impl Unit {
     pub fn new(item: Item, line: usize) -> Unit {
-        Unit { item, line, blobs: Vec::new(), missing: Vec::new() }
+        Unit {
+            item,
+            line,
+            blobs: Vec::new(),
+            missing: Vec::new(),
+        }
     }
 }
 
@@ -130,23 +141,47 @@ const PEEK: usize = 1 << 16;
 
 /// Read the start of a source for detection and give back a reader that still yields every byte.
 pub fn peek(src: SourceFile<'_>) -> (Vec<u8>, SourceFile<'_>) {
-    let SourceFile { display, name, mut reader, media } = src;
+    let SourceFile {
+        display,
+        name,
+        mut reader,
+        media,
+    } = src;
     let mut head = Vec::with_capacity(PEEK);
     let _ = (&mut reader).take(PEEK as u64).read_to_end(&mut head);
     let chained: Box<dyn Read + '_> = Box::new(std::io::Cursor::new(head.clone()).chain(reader));
-    (head, SourceFile { display, name, reader: chained, media })
+    (
+        head,
+        SourceFile {
+            display,
+            name,
+            reader: chained,
+            media,
+        },
+    )
 }
 
 /// Tell a file's format from its name and first bytes.
 pub fn detect(name: &str, head: &[u8]) -> Result<InputFormat, String> {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
     let text = String::from_utf8_lossy(head);
     let hint = "pass --format to say which it is";
     match ext.as_str() {
         "csv" => {
-            let first = text.lines().next().unwrap_or("").trim().to_ascii_lowercase();
-            let cols: Vec<&str> = first.split(',').map(|c| c.trim().trim_matches('"')).collect();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let cols: Vec<&str> = first
+                .split(',')
+                .map(|c| c.trim().trim_matches('"'))
+                .collect();
             let tail: Vec<&str> = cols.iter().rev().take(6).rev().copied().collect();
             if tail == ["question", "a", "b", "c", "d", "answer"] {
                 Ok(InputFormat::CmmluCsv)
@@ -156,8 +191,9 @@ pub fn detect(name: &str, head: &[u8]) -> Result<InputFormat, String> {
         }
         "jsonl" => {
             let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let v: serde_json::Value = serde_json::from_str(first)
-                .map_err(|e| format!("cannot tell the format: the first line is not JSON ({e}); {hint}"))?;
+            let v: serde_json::Value = serde_json::from_str(first).map_err(|e| {
+                format!("cannot tell the format: the first line is not JSON ({e}); {hint}")
+            })?;
             let has = |k: &str| v.get(k).is_some();
             if has("prompt") && has("rubrics") {
                 Ok(InputFormat::Healthbench)
@@ -170,26 +206,35 @@ pub fn detect(name: &str, head: &[u8]) -> Result<InputFormat, String> {
             } else if has("id") && has("track") && has("format") {
                 Ok(InputFormat::Native)
             } else {
-                Err(format!("cannot tell the format of this JSONL from its first record; {hint}"))
+                Err(format!(
+                    "cannot tell the format of this JSONL from its first record; {hint}"
+                ))
             }
         }
         "json" => {
             let t = text.trim_start();
-            if t.starts_with('{') && t.contains("\"QUESTION\"") && t.contains("\"final_decision\"") {
+            if t.starts_with('{') && t.contains("\"QUESTION\"") && t.contains("\"final_decision\"")
+            {
                 Ok(InputFormat::Pubmedqa)
-            } else if t.starts_with('[') && t.contains("\"instruction\"") && t.contains("\"eval_MRN\"") {
+            } else if t.starts_with('[')
+                && t.contains("\"instruction\"")
+                && t.contains("\"eval_MRN\"")
+            {
                 Ok(InputFormat::Medagentbench)
             } else {
                 Err(format!("cannot tell the format of this JSON file; {hint}"))
             }
         }
-        _ => Err(format!("`.{ext}` is not a data file (expected .jsonl, .json, .csv or .zip)")),
+        _ => Err(format!(
+            "`.{ext}` is not a data file (expected .jsonl, .json, .csv or .zip)"
+        )),
     }
 }
 
 /// Rough language of a text by its script: `zh` when CJK ideographs dominate, and so on.
 pub fn guess_language(text: &str) -> &'static str {
-    let (mut han, mut latin, mut cyr, mut deva, mut arab, mut kana, mut hangul) = (0, 0, 0, 0, 0, 0, 0);
+    let (mut han, mut latin, mut cyr, mut deva, mut arab, mut kana, mut hangul) =
+        (0, 0, 0, 0, 0, 0, 0);
     for c in text.chars() {
         match c as u32 {
             0x4E00..=0x9FFF | 0x3400..=0x4DBF => han += 1,
@@ -202,10 +247,16 @@ pub fn guess_language(text: &str) -> &'static str {
             _ => {}
         }
     }
-    let best = [(kana, "ja"), (hangul, "ko"), (cyr, "ru"), (deva, "hi"), (arab, "ar")]
-        .into_iter()
-        .max_by_key(|(n, _)| *n)
-        .filter(|(n, _)| *n > 0 && *n * 2 > latin);
+    let best = [
+        (kana, "ja"),
+        (hangul, "ko"),
+        (cyr, "ru"),
+        (deva, "hi"),
+        (arab, "ar"),
+    ]
+    .into_iter()
+    .max_by_key(|(n, _)| *n)
+    .filter(|(n, _)| *n > 0 && *n * 2 > latin);
     if kana > 0 && han > 0 {
         return "ja";
     }
@@ -221,12 +272,34 @@ mod tests {
 
     #[test]
     fn detection_by_content() {
-        assert_eq!(detect("x.jsonl", br#"{"question":"q","answer":"","other":{"id":1,"source":"MedExam_V4"}}"#), Ok(InputFormat::MedbenchV4));
-        assert_eq!(detect("x.jsonl", br#"{"question":"q","opa":"a","cop":1}"#), Ok(InputFormat::Medmcqa));
-        assert_eq!(detect("x.jsonl", br#"{"question":"q","options":{},"answer_idx":"A"}"#), Ok(InputFormat::Medqa));
-        assert_eq!(detect("x.csv", b",Question,A,B,C,D,Answer\n0,q,a,b,c,d,A\n"), Ok(InputFormat::CmmluCsv));
+        assert_eq!(
+            detect(
+                "x.jsonl",
+                br#"{"question":"q","answer":"","other":{"id":1,"source":"MedExam_V4"}}"#
+            ),
+            Ok(InputFormat::MedbenchV4)
+        );
+        assert_eq!(
+            detect("x.jsonl", br#"{"question":"q","opa":"a","cop":1}"#),
+            Ok(InputFormat::Medmcqa)
+        );
+        assert_eq!(
+            detect(
+                "x.jsonl",
+                br#"{"question":"q","options":{},"answer_idx":"A"}"#
+            ),
+            Ok(InputFormat::Medqa)
+        );
+        assert_eq!(
+            detect("x.csv", b",Question,A,B,C,D,Answer\n0,q,a,b,c,d,A\n"),
+            Ok(InputFormat::CmmluCsv)
+        );
         assert_eq!(detect("x.csv", b"q,a,b,c,d,A\n"), Ok(InputFormat::MmluCsv));
-        assert!(detect("x.jsonl", br#"{"foo":1}"#).unwrap_err().contains("--format"));
+        assert!(
+            detect("x.jsonl", br#"{"foo":1}"#)
+                .unwrap_err()
+                .contains("--format")
+        );
         assert!(detect("x.txt", b"").is_err());
     }
 

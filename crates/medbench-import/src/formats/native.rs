@@ -8,7 +8,12 @@ use medbench_core::Item;
 use medbench_core::item::sha256_hex;
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
-    let SourceFile { display, reader, mut media, .. } = src;
+    let SourceFile {
+        display,
+        reader,
+        mut media,
+        ..
+    } = src;
     for line in Lines::new(reader, &display) {
         let line = match line {
             Ok(l) => l,
@@ -42,11 +47,17 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                             &display,
                             line.number,
                             Some(&format!("media[{i}].sha256")),
-                            format!("the file `{}` has sha256 {got}, the record says {}", m.name, m.sha256),
+                            format!(
+                                "the file `{}` has sha256 {got}, the record says {}",
+                                m.name, m.sha256
+                            ),
                         )));
                         bad = true;
                     } else {
-                        unit.blobs.push(MediaBlob { media: m.clone(), bytes });
+                        unit.blobs.push(MediaBlob {
+                            media: m.clone(),
+                            bytes,
+                        });
                     }
                 }
                 // Not beside the file: the bank may already hold it (checked by the writer).

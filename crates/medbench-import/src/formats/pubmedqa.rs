@@ -21,13 +21,22 @@ struct Entry {
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "PubMedQA");
-    let SourceFile { display, mut reader, .. } = src;
+    let SourceFile {
+        display,
+        mut reader,
+        ..
+    } = src;
     let res = for_each_entry(&mut reader, &display, &mut |n, key, v| {
         let pmid = key.unwrap_or_else(|| n.to_string());
         let e: Entry = match typed(v) {
             Ok(e) => e,
             Err((path, msg)) => {
-                return sink(Err(Reject::at(&display, n, Some(&format!("{pmid}.{path}")), msg)));
+                return sink(Err(Reject::at(
+                    &display,
+                    n,
+                    Some(&format!("{pmid}.{path}")),
+                    msg,
+                )));
             }
         };
         let answer = match e.final_decision.as_str() {

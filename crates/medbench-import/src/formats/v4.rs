@@ -10,7 +10,8 @@ use crate::lines::Lines;
 use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::{
-    Format, FormatKind, Item, LabelledBox, OpenReference, Provenance, Reference, TaskInfo, ToolCall, YesNoMaybe,
+    Format, FormatKind, Item, LabelledBox, OpenReference, Provenance, Reference, TaskInfo,
+    ToolCall, YesNoMaybe,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,7 +42,12 @@ enum ImgPath {
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let stem = src.stem().to_owned();
-    let SourceFile { display, reader, mut media, .. } = src;
+    let SourceFile {
+        display,
+        reader,
+        mut media,
+        ..
+    } = src;
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for line in Lines::new(reader, &display) {
         let line = match line {
@@ -60,10 +66,17 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 continue;
             }
         };
-        let Some(task) = ctx.catalog.lookup(&row.other.source).or_else(|| ctx.catalog.lookup(&stem)) else {
+        let Some(task) = ctx
+            .catalog
+            .lookup(&row.other.source)
+            .or_else(|| ctx.catalog.lookup(&stem))
+        else {
             sink(Err(at(
                 "other.source",
-                format!("`{}` is not a task in the catalogue (nor is the file name `{stem}`)", row.other.source),
+                format!(
+                    "`{}` is not a task in the catalogue (nor is the file name `{stem}`)",
+                    row.other.source
+                ),
             )));
             continue;
         };
@@ -71,13 +84,20 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             Value::String(s) if !s.is_empty() => s.clone(),
             Value::Number(n) => n.to_string(),
             _ => {
-                sink(Err(at("other.id", "expected a number or a non-empty string".into())));
+                sink(Err(at(
+                    "other.id",
+                    "expected a number or a non-empty string".into(),
+                )));
                 continue;
             }
         };
         let k = seen.entry((task.name.clone(), local.clone())).or_insert(0);
         *k += 1;
-        let local = if *k == 1 { local } else { format!("{local}.{k}") };
+        let local = if *k == 1 {
+            local
+        } else {
+            format!("{local}.{k}")
+        };
         let format = match format_for(task, &row.question) {
             Ok(f) => f,
             Err(m) => {
@@ -104,7 +124,11 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         let paths = match row.img_path {
             None => Vec::new(),
             Some(ImgPath::One(p)) => vec![(String::from("img_path"), p)],
-            Some(ImgPath::Many(ps)) => ps.into_iter().enumerate().map(|(i, p)| (format!("img_path[{i}]"), p)).collect(),
+            Some(ImgPath::Many(ps)) => ps
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (format!("img_path[{i}]"), p))
+                .collect(),
         };
         let mut blobs = Vec::new();
         let mut media_bad = false;
@@ -174,12 +198,22 @@ fn format_for(task: &TaskInfo, question: &str) -> Result<Format, String> {
         FormatKind::Tuples => Format::Tuples { slots: vec![] },
         FormatKind::Numeric => Format::Numeric { unit: None },
         FormatKind::OpenEnded => Format::OpenEnded,
-        FormatKind::Detection => Format::Detection { labels: vec![], grid: 1000 },
-        FormatKind::Sql => Format::Sql { schema: String::new() },
+        FormatKind::Detection => Format::Detection {
+            labels: vec![],
+            grid: 1000,
+        },
+        FormatKind::Sql => Format::Sql {
+            schema: String::new(),
+        },
         FormatKind::ToolCalls => Format::ToolCalls { tools: vec![] },
-        FormatKind::Intent => Format::Intent { labels: intent_labels(question) },
+        FormatKind::Intent => Format::Intent {
+            labels: intent_labels(question),
+        },
         FormatKind::Dialogue => Format::Dialogue,
-        FormatKind::AgentEpisode => Format::AgentEpisode { tools: vec![], max_turns: None },
+        FormatKind::AgentEpisode => Format::AgentEpisode {
+            tools: vec![],
+            max_turns: None,
+        },
     })
 }
 
@@ -187,8 +221,17 @@ fn format_for(task: &TaskInfo, question: &str) -> Result<Format, String> {
 fn intent_labels(question: &str) -> Vec<String> {
     question
         .lines()
-        .find_map(|l| l.split_once("意图识别：").or_else(|| l.split_once("意图识别:")).map(|(_, r)| r))
-        .map(|r| r.split('、').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .find_map(|l| {
+            l.split_once("意图识别：")
+                .or_else(|| l.split_once("意图识别:"))
+                .map(|(_, r)| r)
+        })
+        .map(|r| {
+            r.split('、')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -224,25 +267,41 @@ fn reference_for(format: &Format, answer: &str) -> Result<Reference, String> {
                 _ => return Err(format!("`{answer}` is not yes/no")),
             },
         },
-        FormatKind::ShortAnswer => Reference::Text { answers: vec![answer.to_owned()] },
+        FormatKind::ShortAnswer => Reference::Text {
+            answers: vec![answer.to_owned()],
+        },
         FormatKind::LabelSet => Reference::LabelSet {
-            labels: if answer == "无问题" { vec![] } else { split_labels(answer) },
+            labels: if answer == "无问题" {
+                vec![]
+            } else {
+                split_labels(answer)
+            },
         },
         FormatKind::JsonFields => match json()? {
-            Value::Object(m) => Reference::JsonFields { fields: m.into_iter().collect() },
+            Value::Object(m) => Reference::JsonFields {
+                fields: m.into_iter().collect(),
+            },
             _ => return Err("expected a JSON object".into()),
         },
         FormatKind::Numeric => Reference::Numeric {
-            value: answer.parse().map_err(|_| format!("`{answer}` is not a number"))?,
+            value: answer
+                .parse()
+                .map_err(|_| format!("`{answer}` is not a number"))?,
             abs_tol: None,
             rel_tol: None,
         },
-        FormatKind::Intent => Reference::Intent { label: answer.to_owned() },
+        FormatKind::Intent => Reference::Intent {
+            label: answer.to_owned(),
+        },
         FormatKind::Detection => {
             let v = json()?;
             let mut boxes = Vec::new();
             for d in v.as_array().ok_or("expected a JSON array of lesions")? {
-                let label = d["类别"].get(0).and_then(Value::as_str).unwrap_or("").to_owned();
+                let label = d["类别"]
+                    .get(0)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 let b = d["边界框"].as_array().cloned().unwrap_or_default();
                 if label == "无病变" || b.is_empty() {
                     continue;
@@ -254,16 +313,26 @@ fn reference_for(format: &Format, answer: &str) -> Result<Reference, String> {
             Reference::Detection { boxes, iou: 0.5 }
         }
         FormatKind::ToolCalls => {
-            let calls: Vec<ToolCall> =
-                serde_json::from_value(json()?).map_err(|e| format!("expected a list of {{name, arguments}}: {e}"))?;
-            Reference::ToolCalls { calls, ordered: true }
+            let calls: Vec<ToolCall> = serde_json::from_value(json()?)
+                .map_err(|e| format!("expected a list of {{name, arguments}}: {e}"))?;
+            Reference::ToolCalls {
+                calls,
+                ordered: true,
+            }
         }
-        FormatKind::Sql => Reference::Sql { query: answer.to_owned(), fixture: String::new() },
+        FormatKind::Sql => Reference::Sql {
+            query: answer.to_owned(),
+            fixture: String::new(),
+        },
         FormatKind::Tuples => Reference::Tuples {
-            tuples: serde_json::from_value(json()?).map_err(|e| format!("expected a list of lists: {e}"))?,
+            tuples: serde_json::from_value(json()?)
+                .map_err(|e| format!("expected a list of lists: {e}"))?,
         },
         FormatKind::OpenEnded | FormatKind::Dialogue | FormatKind::AgentEpisode => {
-            Reference::Open(OpenReference { answer: Some(answer.to_owned()), ..Default::default() })
+            Reference::Open(OpenReference {
+                answer: Some(answer.to_owned()),
+                ..Default::default()
+            })
         }
     })
 }

@@ -1,0 +1,81 @@
+//! `medbench`: benchmark medical AI on your own machine.
+//!
+//! A thin shell: argument parsing and printing. The work is done by the
+//! library crates (`medbench-core`, `-store`, `-import`, …).
+
+mod filters;
+mod import;
+mod items;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Benchmark medical AI — LLMs, multimodal models and agents — on an item bank you control.
+#[derive(Parser)]
+#[command(name = "medbench", version, about, long_about = None)]
+#[command(
+    after_help = "Start here:\n  medbench import --demo          # load the built-in demo bank into ./medbench.db\n  medbench items stats            # see what the bank holds"
+)]
+struct Cli {
+    /// The item bank: a SQLite path (default ./medbench.db) or sqlite://PATH.
+    #[arg(
+        long,
+        global = true,
+        env = "MEDBENCH_DB",
+        default_value = "medbench.db"
+    )]
+    db: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load items from files, directories or zips (or the built-in demo bank) into the bank.
+    ///
+    /// Example: medbench import data/MedBench_LLM.zip
+    ///
+    /// Example: medbench import medqa_test.jsonl --format medqa --task MedQA-USMLE
+    #[command(
+        after_help = "Formats: native, medbench-v4, medqa, medmcqa, mmlu-csv, cmmlu-csv, pubmedqa, healthbench, medagentbench.\n`auto` (the default) tells them apart by file name and content.\nExit status is 1 when anything was rejected, unless --skip-invalid."
+    )]
+    Import(import::ImportArgs),
+    /// Look at the bank: counts, listings, single items, export.
+    #[command(subcommand)]
+    Items(items::ItemsCommand),
+    /// List the task catalogue (MedBench v4 tasks, their track, dimension and format).
+    ///
+    /// Example: medbench tasks --track agent
+    Tasks(items::TasksArgs),
+    /// List the specialty taxonomy (codes, Chinese and English names).
+    ///
+    /// Example: medbench specialties
+    Specialties(items::SpecialtiesArgs),
+}
+
+fn main() {
+    // Behave like other Unix tools when the reader of our output goes away (`| head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Import(args) => import::run(&cli.db, args),
+        Command::Items(cmd) => items::run(&cli.db, cmd),
+        Command::Tasks(args) => items::tasks(args),
+        Command::Specialties(args) => items::specialties(args),
+    }
+}
