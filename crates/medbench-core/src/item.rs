@@ -224,6 +224,60 @@ impl TryFrom<RawItem> for Item {
     }
 }
 
+/// The serialised content of an item: [`Item`] without `version` and `review`.
+#[derive(Serialize)]
+struct Content<'a> {
+    id: &'a str,
+    task: &'a str,
+    task_version: u32,
+    track: Track,
+    dimension: Dimension,
+    language: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    specialties: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: &'a Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    context: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    conversation: &'a [Message],
+    question: &'a str,
+    format: &'a Format,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: &'a Option<Reference>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    media: &'a [Media],
+    provenance: &'a Provenance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<u8>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tags: &'a [String],
+}
+
+impl<'a> From<&'a Item> for Content<'a> {
+    fn from(i: &'a Item) -> Self {
+        Content {
+            id: &i.id,
+            task: &i.task,
+            task_version: i.task_version,
+            track: i.track,
+            dimension: i.dimension,
+            language: &i.language,
+            specialties: &i.specialties,
+            system: &i.system,
+            context: &i.context,
+            conversation: &i.conversation,
+            question: &i.question,
+            format: &i.format,
+            reference: &i.reference,
+            media: &i.media,
+            provenance: &i.provenance,
+            difficulty: i.difficulty,
+            tags: &i.tags,
+        }
+    }
+}
+
 /// A problem with one field of an item.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -254,17 +308,16 @@ impl Item {
         self.format.kind()
     }
 
-    /// SHA-256 over the item's canonical JSON, leaving out `version` and
-    /// `review` (workflow state, not content). Equal hashes mean equal content.
+    /// The item's content as canonical JSON: every field but `version` and
+    /// `review` (workflow state, not content), in a fixed order. This text is
+    /// what the bank stores and hashes, so the field order here must never change.
+    pub fn content_json(&self) -> String {
+        serde_json::to_string(&Content::from(self)).expect("items serialise")
+    }
+
+    /// SHA-256 of [`Item::content_json`]. Equal hashes mean equal content.
     pub fn content_hash(&self) -> String {
-        let mut v = serde_json::to_value(self).expect("items serialise");
-        if let Value::Object(m) = &mut v {
-            m.remove("version");
-            m.remove("review");
-        }
-        // serde_json's Map is ordered by key, so this text is canonical.
-        let text = serde_json::to_string(&v).expect("values serialise");
-        sha256_hex(text.as_bytes())
+        sha256_hex(self.content_json().as_bytes())
     }
 
     /// Check everything that can be checked without I/O. Returns every problem found.

@@ -241,10 +241,10 @@ fn write_item(
     blobs: &[MediaBlob],
     missing: &[(usize, Media, String)],
 ) -> Result<Result<PutOutcome, Vec<Reject>>, StoreError> {
-    let (file, line) = split_origin(origin);
     let mut rejects = Vec::new();
     for (i, m, why) in missing {
         if !session.has_media(&m.sha256)? {
+            let (file, line) = split_origin(origin);
             rejects.push(Reject::at(
                 &file,
                 line,
@@ -263,8 +263,8 @@ fn write_item(
     }
     Ok(match session.put(row, origin)? {
         PutOutcome::Duplicate { first_origin } => Err(vec![Reject::at(
-            &file,
-            line,
+            &split_origin(origin).0,
+            split_origin(origin).1,
             Some("id"),
             format!(
                 "`{}` appears more than once in this import (first at {first_origin})",

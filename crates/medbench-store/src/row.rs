@@ -1,7 +1,6 @@
 //! The stored form of an item: indexed columns plus a canonical JSON body.
 
 use medbench_core::Item;
-use serde_json::Value;
 
 /// An item prepared for storage. Preparing (validation already done, hashing,
 /// serialising) is the expensive part of an import and can run on another
@@ -34,14 +33,8 @@ pub struct RowError(pub String);
 impl ItemRow {
     /// Hash and serialise an item once; the hash is SHA-256 of the body.
     pub fn prepare(item: &Item) -> ItemRow {
-        let mut v = serde_json::to_value(item).expect("items serialise");
-        if let Value::Object(m) = &mut v {
-            m.remove("version");
-            m.remove("review");
-        }
-        let body = serde_json::to_string(&v).expect("values serialise");
-        let content_hash = sha256_hex(body.as_bytes());
-        debug_assert_eq!(content_hash, item.content_hash());
+        let body = item.content_json();
+        let content_hash = medbench_core::item::sha256_hex(body.as_bytes());
         ItemRow {
             id: item.id.clone(),
             version: item.version,
@@ -62,16 +55,9 @@ impl ItemRow {
 
     /// Rebuild an item from a stored body, version and review status.
     pub fn decode(body: &str, version: u32, review: &str) -> Result<Item, RowError> {
-        let mut v: Value = serde_json::from_str(body).map_err(|e| RowError(e.to_string()))?;
-        if let Value::Object(m) = &mut v {
-            m.insert("version".into(), Value::from(version));
-            m.insert("review".into(), Value::from(review));
-        }
-        serde_json::from_value(v).map_err(|e| RowError(e.to_string()))
+        let mut item: Item = serde_json::from_str(body).map_err(|e| RowError(e.to_string()))?;
+        item.version = version;
+        item.review = review.parse().map_err(RowError)?;
+        Ok(item)
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    // Reuse the core crate's hashing through Item::content_hash's algorithm.
-    medbench_core::item::sha256_hex(bytes)
 }

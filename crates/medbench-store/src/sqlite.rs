@@ -5,10 +5,14 @@ use crate::stats::{BankStats, StatsRow};
 use crate::{Bank, ImportSession, ItemFilter, ItemSummary, PutOutcome, Result, StoreError};
 use medbench_core::Item;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use std::collections::HashMap;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
-    // 1: the item bank.
+    // 1: the item bank. `items` holds the head of each id, `item_versions` every
+    // version's content, `item_counts` the bank's counts by every filterable
+    // column, so `items stats` reads a few hundred rows, not the bank. Import
+    // sessions keep `item_counts` in step (see `CountKey`); `recount` rebuilds it.
     "CREATE TABLE items (
         id TEXT PRIMARY KEY,
         version INTEGER NOT NULL,
@@ -32,8 +36,14 @@ const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL,
         content_hash TEXT NOT NULL,
         body TEXT NOT NULL,
-        import_id INTEGER NOT NULL,
-        PRIMARY KEY (id, version)
+        import_id INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX item_versions_id ON item_versions(id, version);
+    CREATE TABLE item_counts (
+        track TEXT NOT NULL, dimension TEXT NOT NULL, task TEXT NOT NULL, language TEXT NOT NULL,
+        format TEXT NOT NULL, review TEXT NOT NULL, specialty TEXT NOT NULL, specialty2 TEXT NOT NULL,
+        blind INTEGER NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (track, dimension, task, language, format, review, specialty, specialty2, blind)
     ) WITHOUT ROWID;
     CREATE TABLE media (
         sha256 TEXT PRIMARY KEY,
@@ -61,6 +71,8 @@ impl SqliteBank {
         } else {
             Connection::open(path)?
         };
+        // Larger pages suit rows that carry a JSON body; this only takes effect on a new file.
+        conn.execute_batch("PRAGMA page_size=16384;")?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
@@ -95,6 +107,20 @@ impl SqliteBank {
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
             tx.commit()?;
         }
+        Ok(())
+    }
+
+    /// Rebuild `item_counts` from `items` (a repair; imports keep it current).
+    pub fn recount(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(
+            "DELETE FROM item_counts;
+             INSERT INTO item_counts
+             SELECT track, dimension, task, language, format, review, IFNULL(specialty, ''),
+                    IFNULL(specialty2, ''), blind, COUNT(*)
+             FROM items GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;",
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -163,60 +189,156 @@ pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {
 struct SqliteImport<'a> {
     tx: Transaction<'a>,
     import_id: i64,
+    /// Changes to `item_counts`, applied at commit (a trigger per row costs more than the row).
+    deltas: HashMap<CountKey, i64>,
 }
 
-impl ImportSession for SqliteImport<'_> {
-    fn put(&mut self, row: &ItemRow, origin: &str) -> Result<PutOutcome> {
-        let head: Option<(u32, String, String, i64, String)> = self
-            .tx
-            .prepare_cached(
-                "SELECT version, content_hash, review, import_id, origin FROM items WHERE id = ?1",
-            )?
-            .query_row([&row.id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?;
-        let version = match &head {
-            Some((_, _, _, imp, first)) if *imp == self.import_id => {
-                return Ok(PutOutcome::Duplicate {
-                    first_origin: first.clone(),
-                });
-            }
-            Some((v, hash, review, _, _)) if *hash == row.content_hash => {
-                if review == row.review {
-                    // Mark as seen in this import so a later duplicate is caught.
-                    self.tx
-                        .prepare_cached(
-                            "UPDATE items SET import_id = ?2, origin = ?3 WHERE id = ?1",
-                        )?
-                        .execute(params![row.id, self.import_id, origin])?;
-                    return Ok(PutOutcome::Unchanged);
-                }
-                self.tx
-                    .prepare_cached(
-                        "UPDATE items SET review = ?2, import_id = ?3, origin = ?4 WHERE id = ?1",
-                    )?
-                    .execute(params![row.id, row.review, self.import_id, origin])?;
-                return Ok(PutOutcome::ReviewChanged);
-            }
-            Some((v, ..)) => v + 1,
-            None => row.version.max(1),
-        };
+/// The columns `item_counts` groups by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CountKey {
+    track: String,
+    dimension: String,
+    task: String,
+    language: String,
+    format: String,
+    review: String,
+    specialty: String,
+    specialty2: String,
+    blind: bool,
+}
+
+impl CountKey {
+    fn of(row: &ItemRow) -> CountKey {
+        CountKey {
+            track: row.track.into(),
+            dimension: row.dimension.into(),
+            task: row.task.clone(),
+            language: row.language.clone(),
+            format: row.format.into(),
+            review: row.review.into(),
+            specialty: row.specialty.clone().unwrap_or_default(),
+            specialty2: row.specialty2.clone().unwrap_or_default(),
+            blind: row.blind,
+        }
+    }
+}
+
+/// The current head of an id, as far as an import needs it.
+struct Head {
+    version: u32,
+    hash: String,
+    import_id: i64,
+    origin: String,
+    key: CountKey,
+}
+
+impl SqliteImport<'_> {
+    fn insert_version(&self, row: &ItemRow, version: u32) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO item_versions (id, version, content_hash, body, import_id) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![row.id, version, row.content_hash, row.body, self.import_id])?;
-        self.tx
+        Ok(())
+    }
+}
+
+impl ImportSession for SqliteImport<'_> {
+    fn put(&mut self, row: &ItemRow, origin: &str) -> Result<PutOutcome> {
+        // Most rows of a bulk load are new ids: try the insert first and only
+        // look at the existing head when the id is taken.
+        let version = row.version.max(1);
+        let inserted = self
+            .tx
             .prepare_cached(
                 "INSERT INTO items (id, version, task, track, dimension, language, format, specialty, specialty2,
                                     review, difficulty, blind, content_hash, import_id, origin)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, task = excluded.task,
-                    track = excluded.track, dimension = excluded.dimension, language = excluded.language,
-                    format = excluded.format, specialty = excluded.specialty, specialty2 = excluded.specialty2,
-                    review = excluded.review, difficulty = excluded.difficulty, blind = excluded.blind,
-                    content_hash = excluded.content_hash, import_id = excluded.import_id, origin = excluded.origin",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                row.id,
+                version,
+                row.task,
+                row.track,
+                row.dimension,
+                row.language,
+                row.format,
+                row.specialty,
+                row.specialty2,
+                row.review,
+                row.difficulty,
+                row.blind,
+                row.content_hash,
+                self.import_id,
+                origin
+            ]);
+        match inserted {
+            Ok(_) => {
+                self.insert_version(row, version)?;
+                *self.deltas.entry(CountKey::of(row)).or_default() += 1;
+                return Ok(PutOutcome::Imported);
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation => {}
+            Err(e) => return Err(e.into()),
+        }
+        let h: Head = self
+            .tx
+            .prepare_cached(
+                "SELECT version, content_hash, import_id, origin, track, dimension, task, language, format,
+                        review, IFNULL(specialty, ''), IFNULL(specialty2, ''), blind
+                 FROM items WHERE id = ?1",
+            )?
+            .query_row([&row.id], |r| {
+                Ok(Head {
+                    version: r.get(0)?,
+                    hash: r.get(1)?,
+                    import_id: r.get(2)?,
+                    origin: r.get(3)?,
+                    key: CountKey {
+                        track: r.get(4)?,
+                        dimension: r.get(5)?,
+                        task: r.get(6)?,
+                        language: r.get(7)?,
+                        format: r.get(8)?,
+                        review: r.get(9)?,
+                        specialty: r.get(10)?,
+                        specialty2: r.get(11)?,
+                        blind: r.get(12)?,
+                    },
+                })
+            })?;
+        if h.import_id == self.import_id {
+            return Ok(PutOutcome::Duplicate {
+                first_origin: h.origin,
+            });
+        }
+        let new_key = CountKey::of(row);
+        if h.hash == row.content_hash {
+            if h.key.review == row.review {
+                // Mark as seen in this import so a later duplicate is caught.
+                self.tx
+                    .prepare_cached("UPDATE items SET import_id = ?2, origin = ?3 WHERE id = ?1")?
+                    .execute(params![row.id, self.import_id, origin])?;
+                return Ok(PutOutcome::Unchanged);
+            }
+            self.tx
+                .prepare_cached(
+                    "UPDATE items SET review = ?2, import_id = ?3, origin = ?4 WHERE id = ?1",
+                )?
+                .execute(params![row.id, row.review, self.import_id, origin])?;
+            *self.deltas.entry(h.key).or_default() -= 1;
+            *self.deltas.entry(new_key).or_default() += 1;
+            return Ok(PutOutcome::ReviewChanged);
+        }
+        let version = h.version + 1;
+        self.insert_version(row, version)?;
+        self.tx
+            .prepare_cached(
+                "UPDATE items SET version = ?2, task = ?3, track = ?4, dimension = ?5, language = ?6, format = ?7,
+                    specialty = ?8, specialty2 = ?9, review = ?10, difficulty = ?11, blind = ?12,
+                    content_hash = ?13, import_id = ?14, origin = ?15
+                 WHERE id = ?1",
             )?
             .execute(params![
                 row.id,
@@ -235,9 +357,11 @@ impl ImportSession for SqliteImport<'_> {
                 self.import_id,
                 origin
             ])?;
-        Ok(match head {
-            None => PutOutcome::Imported,
-            Some((from, ..)) => PutOutcome::Updated { from, to: version },
+        *self.deltas.entry(h.key).or_default() -= 1;
+        *self.deltas.entry(new_key).or_default() += 1;
+        Ok(PutOutcome::Updated {
+            from: h.version,
+            to: version,
         })
     }
 
@@ -258,6 +382,28 @@ impl ImportSession for SqliteImport<'_> {
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
+        {
+            let mut add = self.tx.prepare(
+                "INSERT INTO item_counts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            )?;
+            for (k, d) in self.deltas.iter().filter(|(_, d)| **d != 0) {
+                add.execute(params![
+                    k.track,
+                    k.dimension,
+                    k.task,
+                    k.language,
+                    k.format,
+                    k.review,
+                    k.specialty,
+                    k.specialty2,
+                    k.blind,
+                    d
+                ])?;
+            }
+            self.tx
+                .execute("DELETE FROM item_counts WHERE n <= 0", [])?;
+        }
         self.tx.commit()?;
         Ok(())
     }
@@ -293,7 +439,11 @@ impl Bank for SqliteBank {
         let tx = self.conn.transaction()?;
         tx.execute("INSERT INTO imports (source) VALUES (?1)", [source])?;
         let import_id = tx.last_insert_rowid();
-        Ok(Box::new(SqliteImport { tx, import_id }))
+        Ok(Box::new(SqliteImport {
+            tx,
+            import_id,
+            deltas: HashMap::new(),
+        }))
     }
 
     fn get(&self, id: &str) -> Result<Option<Item>> {
@@ -373,9 +523,9 @@ impl Bank for SqliteBank {
     fn stats(&self, filter: &ItemFilter) -> Result<BankStats> {
         let (cond, args) = where_clause(filter, "");
         let sql = format!(
-            "SELECT track, dimension, task, language, format, review, specialty, specialty2, blind, COUNT(*)
-             FROM items {cond}
-             GROUP BY track, dimension, task, language, format, review, specialty, specialty2, blind"
+            "SELECT track, dimension, task, language, format, review, NULLIF(specialty, ''),
+                    NULLIF(specialty2, ''), blind, n
+             FROM item_counts {cond}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| {

@@ -133,3 +133,63 @@ fn bank_persists_across_reopen() {
     let bank = SqliteBank::open(path).unwrap();
     assert_eq!(bank.get("T/1").unwrap().unwrap().question, "q1");
 }
+
+#[test]
+fn kept_counts_match_a_full_recount_after_edits() {
+    let mut bank = SqliteBank::open(":memory:").unwrap();
+    put_all(
+        &mut bank,
+        &[
+            item("T/1", "q1", "03.04"),
+            item("T/2", "q2", "03.01"),
+            item("U/1", "q3", "07"),
+        ],
+    );
+    // Content change, specialty change, review change, and an unchanged re-import.
+    let mut b = item("T/1", "q1 edited", "07");
+    let mut c = item("T/2", "q2", "03.01");
+    c.review = ReviewStatus::Draft;
+    b.specialties.push("03.04".into());
+    put_all(&mut bank, &[b, c, item("U/1", "q3", "07")]);
+    let st = bank.stats(&ItemFilter::default()).unwrap();
+    let direct: Vec<(String, String, i64)> = bank
+        .connection()
+        .prepare(
+            "SELECT task, review, COUNT(*) FROM items GROUP BY task, review ORDER BY task, review",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        direct,
+        vec![
+            ("T".into(), "approved".into(), 1),
+            ("T".into(), "draft".into(), 1),
+            ("U".into(), "approved".into(), 1)
+        ]
+    );
+    assert_eq!(st.total.items, 3);
+    assert_eq!(st.review["draft"].items, 1);
+    assert_eq!(st.review["approved"].items, 2);
+    assert_eq!(st.specialties["07"].items, 2);
+    assert_eq!(
+        st.specialties["03.04"].items, 1,
+        "T/1 now lists 07 then 03.04"
+    );
+    assert!(!st.specialties.contains_key("(none)"));
+    let n: i64 = bank
+        .connection()
+        .query_row("SELECT COUNT(*) FROM item_counts WHERE n <= 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 0, "empty groups are removed");
+    bank.recount().unwrap();
+    assert_eq!(
+        bank.stats(&ItemFilter::default()).unwrap(),
+        st,
+        "incremental counts equal a recount"
+    );
+}

@@ -22,10 +22,13 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 continue;
             }
         };
-        let de = &mut serde_json::Deserializer::from_str(&line.text);
-        let item: Item = match serde_path_to_error::deserialize(de) {
+        // The plain parser is fast; the path-tracking one runs only to explain a failure.
+        let item: Item = match serde_json::from_str(&line.text) {
             Ok(i) => i,
-            Err(e) => {
+            Err(_) => {
+                let de = &mut serde_json::Deserializer::from_str(&line.text);
+                let e = serde_path_to_error::deserialize::<_, Item>(de)
+                    .expect_err("the same text fails again");
                 sink(Err(json_reject(&display, &line, e)));
                 continue;
             }

@@ -1,0 +1,61 @@
+//! `medbench-bench`: the figures in docs/benchmarks.md.
+//!
+//! Each measured step runs in a child process so its peak memory (VmHWM)
+//! belongs to that step alone.
+
+mod bank;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "medbench-bench",
+    about = "Measure medbench's throughput and memory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import synthetic JSONL banks of the given sizes, then time `items stats` on each.
+    ///
+    /// Example: medbench-bench import --sizes 100000,700000
+    Import {
+        #[arg(long, value_delimiter = ',', default_value = "100000,700000")]
+        sizes: Vec<usize>,
+        /// Keep the generated files and banks here instead of a temporary directory.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    #[command(hide = true)]
+    ChildImport { file: String, db: String },
+    #[command(hide = true)]
+    ChildStats { db: String },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Import { sizes, dir } => bank::run(&sizes, dir),
+        Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
+        Cmd::ChildStats { db } => bank::child_stats(&db),
+    }
+}
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+pub fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
