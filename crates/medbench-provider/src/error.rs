@@ -88,7 +88,12 @@ pub struct ProviderError {
 impl ProviderError {
     /// A new error counted as one attempt.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProviderError { kind, message: message.into(), retry_after: None, attempts: 1 }
+        ProviderError {
+            kind,
+            message: message.into(),
+            retry_after: None,
+            attempts: 1,
+        }
     }
 
     /// Sets [`ProviderError::retry_after`].
@@ -123,7 +128,10 @@ mod tests {
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 0.5 ", now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after(" 0.5 ", now),
+            Some(Duration::from_millis(500))
+        );
         let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(7)));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(7));

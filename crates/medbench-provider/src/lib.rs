@@ -11,6 +11,8 @@
 //! Providers never panic on what a server sends: every failure becomes a [`ProviderError`]
 //! whose [`ErrorKind`] says whether it is worth retrying.
 
+#![warn(missing_docs)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,9 +30,10 @@ mod reliable;
 pub use anthropic::Anthropic;
 pub use error::{ErrorKind, ProviderError};
 pub use hash::{canonical_json, request_hash};
+pub use http::{install_tls_provider, shared_client};
 pub use openai::OpenAiCompatible;
 pub use ratelimit::RateLimiter;
-pub use reliable::{Limits, Reliable, RetryPolicy};
+pub use reliable::{Limits, Reliable, RetryPolicy, estimate_tokens};
 
 /// A boxed, `Send` future: what [`Provider::complete`] returns so the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -157,7 +160,10 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with a single text part.
     pub fn text(role: Role, text: impl Into<String>) -> Self {
-        ChatMessage { role, parts: vec![Part::Text(text.into())] }
+        ChatMessage {
+            role,
+            parts: vec![Part::Text(text.into())],
+        }
     }
 
     /// A system message.

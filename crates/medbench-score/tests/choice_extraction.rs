@@ -1,0 +1,239 @@
+//! Table-driven tests of option-label extraction on realistic answers.
+
+use medbench_core::{Choice, Format, Reference};
+use medbench_score::{Outcome, extract_choices, score};
+
+fn options(pairs: &[(&str, &str)]) -> Vec<Choice> {
+    pairs
+        .iter()
+        .map(|(l, t)| Choice {
+            label: (*l).into(),
+            text: (*t).into(),
+        })
+        .collect()
+}
+
+/// The MedExam example question (chest trauma): five options A–E.
+fn exam() -> Vec<Choice> {
+    options(&[
+        ("A", "争取保守治疗"),
+        ("B", "病情无明显加重，可继续观察，根据情况再做决定"),
+        ("C", "病情稳定，在继续严密观察下，择期手术"),
+        ("D", "术前准备后紧急经胸手术"),
+        ("E", "术前准备后紧急经腹手术"),
+    ])
+}
+
+/// A MedRxCheck multiple-answer question on tacrolimus: four options A–D.
+fn tacrolimus() -> Vec<Choice> {
+    options(&[
+        ("A", "宜进行治疗药物监测"),
+        ("B", "半衰期短"),
+        ("C", "主要经肝脏代谢"),
+        ("D", "蛋白结合率高"),
+    ])
+}
+
+fn english() -> Vec<Choice> {
+    options(&[
+        ("A", "Vitamin C deficiency"),
+        ("B", "Vitamin D deficiency"),
+        ("C", "Iron deficiency anaemia"),
+        ("D", "Hypothyroidism"),
+    ])
+}
+
+fn labels(expected: Option<&str>) -> Option<Vec<String>> {
+    expected.map(|s| s.chars().map(|c| c.to_string()).collect())
+}
+
+#[track_caller]
+fn check(opts: &[Choice], multiple: bool, cases: &[(&str, Option<&str>)]) {
+    let mut failures = Vec::new();
+    for (answer, want) in cases {
+        let got = extract_choices(answer, opts, multiple);
+        if got != labels(*want) {
+            failures.push(format!("{answer:?}: expected {want:?}, got {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn single_choice_answers_models_write() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("<E>", Some("E")),
+        ("E", Some("E")),
+        ("答案：E", Some("E")),
+        ("答案是E。", Some("E")),
+        ("The answer is (E).", Some("E")),
+        ("**E**", Some("E")),
+        ("E.", Some("E")),
+        ("Ｅ", Some("E")),
+        ("e", Some("E")),
+        ("(e)", Some("E")),
+        ("答案：e", Some("E")),
+        ("（D）", Some("D")),
+        ("答：<D>", Some("D")),
+        ("[D]", Some("D")),
+        ("'D'", Some("D")),
+        ("选D", Some("D")),
+        ("【答案】E", Some("E")),
+        ("答案：Ｃ", Some("C")),
+        ("最终答案：**C**", Some("C")),
+        ("**答案：E**", Some("E")),
+        ("正确答案为 (B)", Some("B")),
+        ("Answer: c", Some("C")),
+        ("Final Answer: B", Some("B")),
+        (
+            "The correct answer is D. Emergency thoracotomy after preparation.",
+            Some("D"),
+        ),
+        (
+            "A patient with a clotted drain and a white-out needs surgery; the answer is D.",
+            Some("D"),
+        ),
+        ("Answer: The best option is E", Some("E")),
+        (
+            "I think C is correct because the patient is stable.",
+            Some("C"),
+        ),
+        ("C选项正确。", Some("C")),
+        ("患者存在胸腹联合伤，上腹部压痛，因此答案是E。", Some("E")),
+        (
+            "答案：D\n\n解析：左胸血气胸且引流不畅，A、B、C均不妥。",
+            Some("D"),
+        ),
+        ("答案为C，理由如下：A项错误；B项错误。", Some("C")),
+        ("解析：胸腔引流管不通畅，呼吸音显著降低，故选D", Some("D")),
+        ("根据题意，D", Some("D")),
+        ("我选择B。", Some("B")),
+        ("B项正确，其余选项均错误。", Some("B")),
+        ("正确答案：C\n\n理由：选项A、B均不符合。", Some("C")),
+        ("I'd go with D.", Some("D")),
+        ("D) Emergency thoracotomy after preparation", Some("D")),
+        ("Answer: (d)", Some("D")),
+        ("腹部B超提示肝脾破裂可能，A型血，应紧急手术，选E", Some("E")),
+        ("\\boxed{B}", Some("B")),
+        ("E. 术前准备后紧急经腹手术", Some("E")),
+        ("D：术前准备后紧急经胸手术", Some("D")),
+        ("E\n\n解析：上腹部轻压痛提示腹腔脏器损伤。", Some("E")),
+        ("分析如下……\n\n**E. 术前准备后紧急经腹手术**", Some("E")),
+        ("术前准备后紧急经腹手术", Some("E")),
+        ("应选择术前准备后紧急经腹手术。", Some("E")),
+        ("<think>可能是A？不对，应该是C。</think>\n<C>", Some("C")),
+        ("Let me think... </think>\n\nThe answer is B.", Some("B")),
+        // Several options named explicitly: read, and scored wrong for single choice.
+        ("答案：AB", Some("AB")),
+        ("A or B", Some("AB")),
+        // Unreadable.
+        ("", None),
+        ("   ", None),
+        ("抱歉，我无法回答这个问题。", None),
+        ("I'm sorry, but I can't help with that.", None),
+        ("答案：F", None),
+        ("<F>", None),
+        ("A和B都有可能，C也可以考虑。", None),
+        ("患者为IgA肾病，CKD G4期。", None),
+    ];
+    check(&exam(), false, cases);
+}
+
+#[test]
+fn multiple_choice_answers_models_write() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("ACD", Some("ACD")),
+        ("A,C", Some("AC")),
+        ("A、C、D", Some("ACD")),
+        ("A C", Some("AC")),
+        ("<A><C>", Some("AC")),
+        ("<A,C>", Some("AC")),
+        ("(A)(C)", Some("AC")),
+        ("A\nC\nD", Some("ACD")),
+        (
+            "答案：A（宜进行治疗药物监测）、C（主要经肝脏代谢）",
+            Some("AC"),
+        ),
+        ("根据以上分析，正确答案是 **A、C、D**", Some("ACD")),
+        ("答案：ACD", Some("ACD")),
+        ("正确答案：A、C", Some("AC")),
+        ("The answers are A and D.", Some("AD")),
+        ("acd", Some("ACD")),
+        ("CA", Some("AC")),
+        ("ABCD", Some("ABCD")),
+        ("A；C", Some("AC")),
+        ("A/C", Some("AC")),
+        ("**A**、**C**", Some("AC")),
+        ("宜进行治疗药物监测、主要经肝脏代谢", Some("AC")),
+        ("A. 宜进行治疗药物监测\nC. 主要经肝脏代谢", Some("AC")),
+        (
+            "他克莫司治疗窗窄，需监测血药浓度，经CYP3A4代谢。\n答案：ACD",
+            Some("ACD"),
+        ),
+        ("", None),
+        ("我不确定", None),
+        ("答案：E", None),
+        ("A是对的，B不对，C对，D对", None),
+    ];
+    check(&tacrolimus(), true, cases);
+}
+
+#[test]
+fn option_text_instead_of_label() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("Vitamin C deficiency.", Some("A")),
+        (
+            "The most likely diagnosis is vitamin D deficiency",
+            Some("B"),
+        ),
+        ("hypothyroidism", Some("D")),
+        (
+            "Either vitamin C deficiency or iron deficiency anaemia",
+            None,
+        ),
+        ("a", Some("A")),
+        ("The answer is a deficiency of something", None),
+    ];
+    check(&english(), false, cases);
+}
+
+#[test]
+fn single_choice_scoring_outcomes() {
+    let f = Format::SingleChoice { options: exam() };
+    let r = Reference::Choice {
+        answer: vec!["E".into()],
+    };
+    assert_eq!(score(&f, &r, "<E>").outcome, Outcome::Correct);
+    assert_eq!(score(&f, &r, "答案：D").outcome, Outcome::Wrong);
+    let hedged = score(&f, &r, "答案：DE");
+    assert_eq!(hedged.outcome, Outcome::Wrong);
+    assert!(hedged.detail.unwrap().contains("several"));
+    let s = score(&f, &r, "无法判断");
+    assert_eq!((s.outcome, s.value), (Outcome::Unparsed, 0.0));
+    assert_eq!(score(&f, &r, "").outcome, Outcome::Unparsed);
+}
+
+#[test]
+fn multiple_choice_scoring_is_exact_or_set_f1() {
+    let f = Format::MultipleChoice {
+        options: tacrolimus(),
+    };
+    let r = Reference::Choice {
+        answer: vec!["A".into(), "C".into(), "D".into()],
+    };
+    let s = score(&f, &r, "ACD");
+    assert_eq!((s.outcome, s.value), (Outcome::Correct, 1.0));
+    assert!(s.detail.unwrap().contains("exact=true"));
+    // Given {A, C}: hit 2, F1 = 2·2 / (2 + 3) = 0.8.
+    let s = score(&f, &r, "A、C");
+    assert_eq!(s.outcome, Outcome::Partial);
+    assert!((s.value - 0.8).abs() < 1e-12);
+    assert!(s.detail.unwrap().contains("exact=false"));
+    assert_eq!(score(&f, &r, "B").outcome, Outcome::Wrong);
+    assert_eq!(score(&f, &r, "不知道").outcome, Outcome::Unparsed);
+}
