@@ -3,6 +3,7 @@
 //! A thin shell: argument parsing and printing. The work is done by the
 //! library crates (`medbench-core`, `-store`, `-import`, …).
 
+mod eval;
 mod filters;
 mod import;
 mod items;
@@ -48,6 +49,30 @@ enum Command {
     /// Look at the bank: counts, listings, single items, export.
     #[command(subcommand)]
     Items(items::ItemsCommand),
+    /// Evaluate a model on the bank and write results.json, results.csv and report.html.
+    ///
+    /// Example: medbench eval --model random
+    ///
+    /// Example: medbench eval --model qwen2.5 --base-url http://127.0.0.1:8080/v1 --tasks DemoExam,DemoExamEN --limit 20
+    ///
+    /// Example: medbench eval --config models.toml
+    #[command(
+        after_help = "Run the same command again after a crash or Ctrl-C: only unanswered items are asked.
+Exit status 3 means some model calls failed for good; they are listed as errors and retried on the next run."
+    )]
+    Eval(Box<eval::EvalArgs>),
+    /// Print or write a stored run's results as json, csv or html.
+    ///
+    /// Example: medbench report run-1a2b3c --format html --out report.html
+    Report(eval::ReportArgs),
+    /// Paired comparison of two runs on the items both answered (bootstrap CI, McNemar).
+    ///
+    /// Example: medbench compare run-1a2b3c run-4d5e6f
+    Compare(eval::CompareArgs),
+    /// List stored runs.
+    ///
+    /// Example: medbench runs
+    Runs,
     /// List the task catalogue (MedBench v4 tasks, their track, dimension and format).
     ///
     /// Example: medbench tasks --track agent
@@ -80,6 +105,10 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Import(args) => import::run(&cli.db, args),
         Command::Items(cmd) => items::run(&cli.db, cmd),
+        Command::Eval(args) => eval::eval(&cli.db, *args),
+        Command::Report(args) => eval::report(&cli.db, args),
+        Command::Compare(args) => eval::compare(&cli.db, args),
+        Command::Runs => eval::runs(&cli.db),
         Command::Tasks(args) => items::tasks(args),
         Command::Specialties(args) => items::specialties(args),
     }

@@ -10,10 +10,12 @@
 //! exactly as it was.
 
 mod row;
+mod runs;
 mod sqlite;
 mod stats;
 
 pub use row::{ItemRow, RowError};
+pub use runs::{CachedAnswer, ResponseRow, RunRow, ScoreRow};
 pub use sqlite::SqliteBank;
 pub use stats::{BankStats, Count};
 

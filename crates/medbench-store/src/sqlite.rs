@@ -55,11 +55,13 @@ const MIGRATIONS: &[&str] = &[
         source TEXT NOT NULL,
         started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
     );",
+    // 2: evaluation runs.
+    crate::runs::MIGRATION,
 ];
 
 /// An item bank in one SQLite file (or in memory with `:memory:`).
 pub struct SqliteBank {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: String,
 }
 

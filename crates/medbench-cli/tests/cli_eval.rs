@@ -1,0 +1,185 @@
+//! `medbench eval` as a user runs it, including a kill in the middle of a run.
+
+use medbench_fake_llm::{AnswerPolicy, FakeConfig, start};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn medbench(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medbench"))
+        .args(args)
+        .env("MEDBENCH_DB", db)
+        .output()
+        .expect("the medbench binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn the_readme_first_command_works_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("medbench.db");
+    assert!(medbench(&db, &["import", "--demo"]).status.success());
+    let out = dir.path().join("res");
+    let o = medbench(
+        &db,
+        &["eval", "--model", "random", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("overall"), "{}", text(&o));
+    for f in ["results.json", "results.csv", "report.html"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let run = results["run_id"].as_str().unwrap().to_owned();
+    // report and compare read the stored run.
+    let o = medbench(&db, &["report", &run[..10], "--format", "csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 10);
+    let o = medbench(
+        &db,
+        &[
+            "eval",
+            "--model",
+            "random",
+            "--seed",
+            "2",
+            "--out",
+            dir.path().join("r2").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success());
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r2/results.json")).unwrap())
+            .unwrap();
+    let o = medbench(
+        &db,
+        &["compare", &run, r2["run_id"].as_str().unwrap(), "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["overall"]["n"], results["items"]["total"]);
+    assert!(
+        c["tasks"]["DemoExam"]["mcnemar"].is_object(),
+        "binary task gets McNemar"
+    );
+    assert!(text(&medbench(&db, &["runs"])).contains(&run));
+}
+
+#[test]
+fn a_killed_run_resumes_without_asking_a_finished_item_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("medbench.db");
+    assert!(medbench(&db, &["import", "--demo"]).status.success());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(start(FakeConfig {
+        latency: Duration::from_millis(150),
+        answer: AnswerPolicy::Fixed("<A>".into()),
+        record: true,
+        ..Default::default()
+    }));
+    let url = server.base_url();
+    let args = [
+        "eval",
+        "--model",
+        "m",
+        "--base-url",
+        url.as_str(),
+        "--concurrency",
+        "2",
+        "--track",
+        "llm",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medbench"))
+        .args(args)
+        .env("MEDBENCH_DB", &db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it answer some items, then kill it hard (SIGKILL: no chance to clean up).
+    let t = Instant::now();
+    while server.total_requests() < 12 && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished = answered(&db);
+    assert!(
+        !finished.is_empty() && finished.len() < 125,
+        "killed mid-run with {} answers stored",
+        finished.len()
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_medbench"))
+        .args(args)
+        .env("MEDBENCH_DB", &db)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("resumed run"), "{}", text(&o));
+    assert_eq!(
+        answered(&db).len(),
+        125,
+        "every LLM-track item answered after the resume"
+    );
+
+    // Map each request the server saw back to its item by the question text it carries.
+    let json_text = |s: &str| {
+        serde_json::to_string(s)
+            .unwrap()
+            .trim_matches('"')
+            .to_owned()
+    };
+    let questions: Vec<(String, Vec<String>)> = medbench_demo::items()
+        .into_iter()
+        .filter(|i| i.track == medbench_core::Track::Llm)
+        .map(|i| {
+            let parts = std::iter::once(&i.question)
+                .chain(&i.context)
+                .chain(i.conversation.iter().map(|m| &m.content));
+            (i.id.clone(), parts.map(|p| json_text(p)).collect())
+        })
+        .collect();
+    let mut sent: std::collections::HashMap<String, u32> = Default::default();
+    for r in server.requests() {
+        let body = r.body.to_string();
+        // The most specific item whose question, context and turns all appear in the body.
+        let (id, _) = questions
+            .iter()
+            .filter(|(_, parts)| parts.iter().all(|p| body.contains(p.as_str())))
+            .max_by_key(|(_, parts)| parts.iter().map(String::len).sum::<usize>())
+            .expect("every request carries an item's question");
+        *sent.entry(id.clone()).or_default() += 1;
+    }
+    for id in &finished {
+        assert_eq!(
+            sent.get(id).copied().unwrap_or(0),
+            1,
+            "{id} was stored before the kill and must be sent exactly once; sent: {sent:?}"
+        );
+    }
+    let repeats: u32 = sent.values().map(|c| c - 1).sum();
+    assert!(
+        repeats <= 4,
+        "only requests in flight or not yet committed at the kill repeat (got {repeats})"
+    );
+}
+
+/// Items of the (only) run with a stored answer.
+fn answered(db: &Path) -> std::collections::HashSet<String> {
+    let bank = medbench_store::SqliteBank::open(db.to_str().unwrap()).unwrap();
+    let runs = bank.find_runs("").unwrap();
+    bank.answered_items(&runs[0].id).unwrap()
+}

@@ -1,0 +1,281 @@
+//! # medbench-eval
+//!
+//! Evaluate a model on the bank, one persisted stage after another:
+//! select items → open (or resume) the run → render requests → ask (cache,
+//! retries, rate limits) → score → aggregate with bootstrap intervals →
+//! `results.json`, `results.csv` and `report.html`.
+//!
+//! The run id is a hash of everything that decides the answers (model,
+//! endpoint, sampling, seed, templates, selected item versions), so the same
+//! command resumes a killed run and asks only what had not been answered.
+
+pub mod answer;
+pub mod compare;
+pub mod pipeline;
+pub mod render;
+pub mod scoring;
+pub mod spec;
+
+pub use answer::Answerer;
+pub use pipeline::{AskProgress, now};
+pub use spec::{EvalConfig, ModelSpec, ProviderKind, Selection};
+
+use anyhow::{Context, Result, bail};
+use medbench_core::item::sha256_hex;
+use medbench_report::Results;
+use medbench_store::{Bank, SqliteBank};
+use pipeline::AskContext;
+use render::Renderer;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Run-wide settings.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions {
+    pub selection: Selection,
+    pub seed: u64,
+    /// Ask even when the response cache has an answer.
+    pub no_cache: bool,
+    pub system_prompt: Option<String>,
+    /// Worked examples (from the same task) before each question.
+    pub few_shot: usize,
+    /// A folder of `prompt.<lang>.j2` templates overriding the built-in ones.
+    pub templates: Option<PathBuf>,
+    /// Where to write results.json, results.csv and report.html.
+    pub out: Option<PathBuf>,
+}
+
+/// What an evaluation did.
+pub struct EvalOutcome {
+    pub run_id: String,
+    /// True when an existing run with the same id was continued.
+    pub resumed: bool,
+    /// Items answered before this invocation (kept, not asked again).
+    pub already_answered: usize,
+    pub asked: AskProgress,
+    pub results: Results,
+    /// The folder the files were written to.
+    pub out_dir: PathBuf,
+}
+
+/// The selected items: approved, with a reference, matching the selection;
+/// with `limit`, a seeded sample of at most that many per task.
+pub fn select(bank: &SqliteBank, sel: &Selection, seed: u64) -> Result<Vec<(String, u32, String)>> {
+    let filter = sel.filter()?;
+    let mut by_task: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    let mut offset = 0;
+    loop {
+        let page = bank.list(&filter, 10_000, offset)?;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        for s in page {
+            by_task.entry(s.task).or_default().push((s.id, s.version));
+        }
+    }
+    let mut out = Vec::new();
+    for (task, mut ids) in by_task {
+        if let Some(n) = sel.limit {
+            ids.sort_by_cached_key(|(id, _)| sha256_hex(format!("{seed}\u{1f}{id}").as_bytes()));
+            ids.truncate(n);
+        }
+        out.extend(ids.into_iter().map(|(id, v)| (id, v, task.clone())));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn endpoint_name(m: &ModelSpec) -> String {
+    match m.provider {
+        ProviderKind::Openai | ProviderKind::Anthropic => {
+            format!(
+                "{}:{}",
+                serde_json::to_value(m.provider)
+                    .unwrap()
+                    .as_str()
+                    .unwrap_or(""),
+                m.base_url.as_deref().unwrap_or("")
+            )
+        }
+        ProviderKind::Random => "random".into(),
+        ProviderKind::Predictions => format!(
+            "predictions:{}",
+            m.predictions
+                .as_deref()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Evaluate one model. `progress` is called as responses are stored.
+pub fn evaluate(
+    db: &str,
+    model: &ModelSpec,
+    opts: &EvalOptions,
+    progress: &mut dyn FnMut(AskProgress),
+) -> Result<EvalOutcome> {
+    if db == ":memory:" {
+        bail!("evaluation needs a bank in a file (it is read and written from several threads)");
+    }
+    let mut bank = SqliteBank::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
+    let selection = select(&bank, &opts.selection, opts.seed)?;
+    if selection.is_empty() {
+        bail!(
+            "no approved items with a reference answer match this selection in {db} (try `medbench items stats`, or `medbench import --demo`)"
+        );
+    }
+    let renderer = Renderer::new(opts.templates.as_deref(), opts.system_prompt.clone())?;
+    let answerer = Answerer::from_spec(model, opts.seed)?;
+    let endpoint = endpoint_name(model);
+    let sampling = model.sampling(opts.seed);
+    let spec = json!({
+        "model": model.name, "endpoint": endpoint, "sampling": sampling, "seed": opts.seed,
+        "selection": opts.selection, "system_prompt": opts.system_prompt, "few_shot": opts.few_shot,
+        "templates": renderer.versions(),
+        "items": sha256_hex(serde_json::to_string(&selection)?.as_bytes()),
+    });
+    let run_id = format!("run-{}", &sha256_hex(spec.to_string().as_bytes())[..12]);
+    let started = pipeline::now();
+    let (run, resumed) = bank.open_run(
+        &run_id,
+        &model.name,
+        &spec.to_string(),
+        &started,
+        &selection,
+    )?;
+    let answered: HashSet<String> = bank.answered_items(&run_id)?;
+    let todo: Vec<(String, u32)> = bank
+        .run_items(&run_id)?
+        .into_iter()
+        .filter(|(id, ..)| !answered.contains(id))
+        .map(|(id, v, _)| (id, v))
+        .collect();
+    let ctx = AskContext {
+        db,
+        run_id: &run_id,
+        model: &model.name,
+        endpoint: &endpoint,
+        sampling,
+        renderer: &renderer,
+        answerer: &answerer,
+        no_cache: opts.no_cache,
+        few_shot: opts.few_shot,
+    };
+    let asked = pipeline::ask(&ctx, &todo, progress)?;
+
+    let scored = scoring::score_run(&bank, &run_id)?;
+    bank.put_scores(
+        &run_id,
+        &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
+    )?;
+    let responses = bank.responses(&run_id)?;
+    let mut results = scoring::results(&run_id, &scored, &responses, opts.seed);
+    let finished = pipeline::now();
+    results.model = medbench_report::ModelInfo {
+        name: model.name.clone(),
+        provider: serde_json::to_value(model.provider)?
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+        base_url: model.base_url.clone(),
+    };
+    results.started_at = run.started_at.clone();
+    results.finished_at = Some(finished.clone());
+    results.usage.cost_usd = match (model.price_input_per_mtok, model.price_output_per_mtok) {
+        (Some(pi), Some(po)) => Some(
+            (results.usage.prompt_tokens as f64 * pi + results.usage.completion_tokens as f64 * po)
+                / 1e6,
+        ),
+        _ => None,
+    };
+    let task_versions: HashMap<&str, u32> = scored
+        .iter()
+        .map(|s| (s.item.task.as_str(), s.item.task_version))
+        .collect();
+    let mut safe_model = serde_json::to_value(model)?;
+    if let Some(m) = safe_model.as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    results.manifest = json!({
+        "tool": "medbench",
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": env!("MEDBENCH_GIT_COMMIT"),
+        "run_id": run_id,
+        "model": safe_model,
+        "endpoint": endpoint,
+        "sampling": sampling,
+        "seed": opts.seed,
+        "selection": opts.selection,
+        "items": selection.len(),
+        "tasks": task_versions.into_iter().collect::<BTreeMap<_, _>>(),
+        "templates": renderer.versions(),
+        "system_prompt": opts.system_prompt,
+        "few_shot": opts.few_shot,
+        "scorer_version": medbench_score::SCORER_VERSION,
+        "bootstrap_resamples": scoring::RESAMPLES,
+        "started_at": run.started_at,
+        "finished_at": finished,
+        "usage": results.usage,
+        "cache_hits": responses.iter().filter(|r| r.cached).count(),
+        "attempts": responses.iter().map(|r| r.attempts as u64).sum::<u64>(),
+    });
+    let results_json = medbench_report::to_json(&results);
+    bank.finish_run(
+        &run_id,
+        &finished,
+        &results.manifest.to_string(),
+        &results_json,
+    )?;
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&run_id));
+    write_outputs(&out_dir, &results)?;
+    Ok(EvalOutcome {
+        run_id,
+        resumed,
+        already_answered: answered.len(),
+        asked,
+        results,
+        out_dir,
+    })
+}
+
+/// Write results.json, results.csv and report.html into `dir`.
+pub fn write_outputs(dir: &Path, results: &Results) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let w = |name: &str, text: String| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+    };
+    w("results.json", medbench_report::to_json(results))?;
+    w("results.csv", medbench_report::to_csv(results))?;
+    w("report.html", medbench_report::to_html(results))?;
+    Ok(())
+}
+
+/// Find a stored run by id or unique prefix.
+pub fn find_run(bank: &SqliteBank, id: &str) -> Result<medbench_store::RunRow> {
+    let mut runs = bank.find_runs(id)?;
+    match runs.len() {
+        0 => bail!("no run `{id}` in {}", bank.location()),
+        1 => Ok(runs.remove(0)),
+        n => bail!("`{id}` matches {n} runs; give more of the id"),
+    }
+}
+
+/// The stored results of a finished run.
+pub fn stored_results(bank: &SqliteBank, id: &str) -> Result<Results> {
+    let run = find_run(bank, id)?;
+    let text = run.results.with_context(|| {
+        format!(
+            "run {} has no results yet (it did not finish; run the same eval again)",
+            run.id
+        )
+    })?;
+    Ok(medbench_report::from_json(&text)?)
+}

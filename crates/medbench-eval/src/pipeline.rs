@@ -1,0 +1,304 @@
+//! Asking: a reader thread renders requests and answers what it can from the
+//! cache, async workers call the endpoint, and this thread writes every
+//! response to the bank in small transactions — so a kill loses at most the
+//! answers of the last few milliseconds, and a restart asks only what is missing.
+
+use crate::answer::Answerer;
+use crate::render::{Renderer, stored_form};
+use anyhow::{Context, Result};
+use medbench_core::Item;
+use medbench_provider::{ChatRequest, Provider, Sampling, request_hash};
+use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Counts while asking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AskProgress {
+    /// Items to ask in this invocation.
+    pub total: u64,
+    /// Responses stored so far (answers and failures).
+    pub done: u64,
+    /// Of those, served from the response cache.
+    pub cached: u64,
+    /// Of those, failures (transport, HTTP status, malformed, empty…).
+    pub errors: u64,
+}
+
+/// Everything the ask stage needs.
+pub struct AskContext<'a> {
+    pub db: &'a str,
+    pub run_id: &'a str,
+    pub model: &'a str,
+    /// Names the endpoint in cache keys, e.g. `openai:http://127.0.0.1:8080/v1`.
+    pub endpoint: &'a str,
+    pub sampling: Sampling,
+    pub renderer: &'a Renderer,
+    pub answerer: &'a Answerer,
+    pub no_cache: bool,
+    pub few_shot: usize,
+}
+
+struct Job {
+    item_id: String,
+    request: ChatRequest,
+    hash: String,
+    stored: String,
+}
+
+pub fn now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+fn row(ctx: &AskContext<'_>, item_id: &str, hash: &str, stored: String) -> ResponseRow {
+    ResponseRow {
+        run_id: ctx.run_id.to_owned(),
+        item_id: item_id.to_owned(),
+        request_hash: hash.to_owned(),
+        request: stored,
+        text: None,
+        tool_calls: None,
+        error_kind: None,
+        error: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        latency_ms: 0,
+        attempts: 0,
+        cached: false,
+        at: now(),
+    }
+}
+
+/// Ask every item in `todo` (id, version) and store the responses.
+pub fn ask(
+    ctx: &AskContext<'_>,
+    todo: &[(String, u32)],
+    progress: &mut dyn FnMut(AskProgress),
+) -> Result<AskProgress> {
+    let mut p = AskProgress {
+        total: todo.len() as u64,
+        ..Default::default()
+    };
+    if todo.is_empty() {
+        return Ok(p);
+    }
+    let mut writer = SqliteBank::open(ctx.db).with_context(|| format!("cannot open {}", ctx.db))?;
+    let (wtx, wrx) = mpsc::channel::<ResponseRow>();
+    let (jtx, jrx) = tokio::sync::mpsc::channel::<Job>(256);
+    let remote = match ctx.answerer {
+        Answerer::Remote {
+            provider,
+            concurrency,
+        } => Some((provider.clone(), *concurrency)),
+        _ => None,
+    };
+    std::thread::scope(|s| -> Result<()> {
+        let producer_tx = wtx.clone();
+        let producer = s.spawn(move || produce(ctx, todo, producer_tx, jtx));
+        let dispatcher = remote.map(|(provider, concurrency)| {
+            let tx = wtx.clone();
+            s.spawn(move || -> Result<()> {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                rt.block_on(dispatch(ctx, jrx, provider, tx, concurrency));
+                Ok(())
+            })
+        });
+        drop(wtx);
+        let mut batch: Vec<ResponseRow> = Vec::with_capacity(256);
+        let mut last_flush = Instant::now();
+        let flush = |batch: &mut Vec<ResponseRow>,
+                     p: &mut AskProgress,
+                     writer: &mut SqliteBank|
+         -> Result<()> {
+            writer.put_responses(batch)?;
+            for r in batch.iter() {
+                p.done += 1;
+                p.cached += r.cached as u64;
+                p.errors += r.error_kind.is_some() as u64;
+            }
+            batch.clear();
+            Ok(())
+        };
+        loop {
+            let got = wrx.recv_timeout(Duration::from_millis(20));
+            let closed = matches!(got, Err(mpsc::RecvTimeoutError::Disconnected));
+            if let Ok(r) = got {
+                batch.push(r);
+            }
+            if !batch.is_empty()
+                && (batch.len() >= 256
+                    || last_flush.elapsed() >= Duration::from_millis(20)
+                    || closed)
+            {
+                flush(&mut batch, &mut p, &mut writer)?;
+                last_flush = Instant::now();
+                progress(p);
+            }
+            if closed {
+                break;
+            }
+        }
+        producer
+            .join()
+            .expect("the request reader does not panic")?;
+        if let Some(d) = dispatcher {
+            d.join().expect("the dispatcher does not panic")?;
+        }
+        Ok(())
+    })?;
+    Ok(p)
+}
+
+/// Render requests; answer offline ones and cache hits at once; queue the rest.
+fn produce(
+    ctx: &AskContext<'_>,
+    todo: &[(String, u32)],
+    out: mpsc::Sender<ResponseRow>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
+) -> Result<()> {
+    let bank = SqliteBank::open(ctx.db)?;
+    let mut examples: HashMap<String, Vec<Item>> = HashMap::new();
+    for (id, version) in todo {
+        let item = bank
+            .get_version(id, *version)?
+            .with_context(|| format!("item {id} version {version} is no longer in the bank"))?;
+        if ctx.few_shot > 0 && !examples.contains_key(&item.task) {
+            examples.insert(
+                item.task.clone(),
+                few_shot_pool(&bank, &item.task, ctx.few_shot + 1)?,
+            );
+        }
+        let shots: Vec<Item> = examples
+            .get(&item.task)
+            .map(|v| {
+                v.iter()
+                    .filter(|e| e.id != item.id)
+                    .take(ctx.few_shot)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let media = |sha: &str| bank.media(sha).ok().flatten().map(|(_, b)| b);
+        let request = match ctx
+            .renderer
+            .request(&item, &shots, &media, ctx.model, ctx.sampling)
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let mut r = row(ctx, id, "", String::new());
+                r.error_kind = Some("render".into());
+                r.error = Some(format!("{e:#}"));
+                let _ = out.send(r);
+                continue;
+            }
+        };
+        let stored = stored_form(&request);
+        let hash = request_hash(ctx.endpoint, &request);
+        if let Some(answer) = ctx.answerer.offline(&item) {
+            let mut r = row(ctx, id, &hash, stored);
+            match answer {
+                Ok(text) => r.text = Some(text),
+                Err(why) => {
+                    r.error_kind = Some("missing_prediction".into());
+                    r.error = Some(why);
+                }
+            }
+            let _ = out.send(r);
+            continue;
+        }
+        if !ctx.no_cache
+            && let Some(hit) = bank.cached_answer(&hash)?
+        {
+            let mut r = row(ctx, id, &hash, stored);
+            r.text = Some(hit.text);
+            r.tool_calls = hit.tool_calls;
+            r.prompt_tokens = hit.prompt_tokens;
+            r.completion_tokens = hit.completion_tokens;
+            r.cached = true;
+            let _ = out.send(r);
+            continue;
+        }
+        if jobs
+            .blocking_send(Job {
+                item_id: id.clone(),
+                request,
+                hash,
+                stored,
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The first `n` approved, scorable items of a task, as worked examples.
+fn few_shot_pool(bank: &SqliteBank, task: &str, n: usize) -> Result<Vec<Item>> {
+    let filter = ItemFilter {
+        tasks: vec![task.to_owned()],
+        review: vec![medbench_core::ReviewStatus::Approved],
+        blind: Some(false),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for s in bank.list(&filter, n, 0)? {
+        out.extend(bank.get(&s.id)?);
+    }
+    Ok(out)
+}
+
+async fn dispatch(
+    ctx: &AskContext<'_>,
+    mut jobs: tokio::sync::mpsc::Receiver<Job>,
+    provider: Arc<dyn Provider>,
+    out: mpsc::Sender<ResponseRow>,
+    concurrency: usize,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut running = tokio::task::JoinSet::new();
+    while let Some(job) = jobs.recv().await {
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let provider = provider.clone();
+        let out = out.clone();
+        let mut r = row(ctx, &job.item_id, &job.hash, job.stored);
+        running.spawn(async move {
+            match provider.complete(&job.request).await {
+                Ok(resp) => {
+                    r.text = Some(resp.text);
+                    if !resp.tool_calls.is_empty() {
+                        let calls: Vec<_> = resp
+                            .tool_calls
+                            .iter()
+                            .map(|c| serde_json::json!({"name": c.name, "arguments": c.arguments}))
+                            .collect();
+                        r.tool_calls = Some(serde_json::Value::Array(calls).to_string());
+                    }
+                    r.prompt_tokens = resp.usage.map(|u| u.prompt_tokens);
+                    r.completion_tokens = resp.usage.map(|u| u.completion_tokens);
+                    r.latency_ms = resp.latency_ms;
+                    r.attempts = resp.attempts;
+                }
+                Err(e) => {
+                    r.error_kind = Some(e.kind.as_str().to_owned());
+                    r.error = Some(e.to_string());
+                    r.attempts = e.attempts;
+                }
+            }
+            r.at = now();
+            let _ = out.send(r);
+            drop(permit);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
+}

@@ -1,0 +1,248 @@
+//! What to evaluate: model specs (from flags or a TOML file) and the item selection.
+
+use anyhow::{Context, Result, bail};
+use medbench_core::{Dimension, FormatKind, ReviewStatus, Track};
+use medbench_provider::Sampling;
+use medbench_store::ItemFilter;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How a model is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible chat completions endpoint (llama.cpp, vLLM, Ollama, hosted APIs).
+    #[default]
+    Openai,
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// The built-in chance baseline; no endpoint.
+    Random,
+    /// Answers read from a JSONL file of `{"id": …, "answer": …}`.
+    Predictions,
+}
+
+/// One model to evaluate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The model name the endpoint knows (`random` for the baseline).
+    pub name: String,
+    #[serde(default)]
+    pub provider: ProviderKind,
+    /// e.g. `http://127.0.0.1:8080/v1`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The environment variable holding the API key (the key itself is never stored).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// For `provider = "predictions"`.
+    #[serde(default)]
+    pub predictions: Option<PathBuf>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Requests in flight at once.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Requests per minute.
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    /// Tokens per minute.
+    #[serde(default)]
+    pub tpm: Option<u32>,
+    /// Seconds before one attempt times out (default 120).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Attempts per request, the first included (default 6).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// Seconds allowed for retrying one request (default 600).
+    #[serde(default)]
+    pub retry_budget_secs: Option<u64>,
+    /// US dollars per million input tokens, for cost reporting.
+    #[serde(default)]
+    pub price_input_per_mtok: Option<f64>,
+    /// US dollars per million output tokens.
+    #[serde(default)]
+    pub price_output_per_mtok: Option<f64>,
+}
+
+impl ModelSpec {
+    /// A spec for `--model NAME` with everything else default.
+    pub fn named(name: &str) -> ModelSpec {
+        ModelSpec {
+            name: name.to_owned(),
+            provider: if name == "random" {
+                ProviderKind::Random
+            } else {
+                ProviderKind::Openai
+            },
+            base_url: None,
+            api_key_env: None,
+            predictions: None,
+            temperature: None,
+            top_p: None,
+            max_tokens: None,
+            concurrency: None,
+            rpm: None,
+            tpm: None,
+            timeout_secs: None,
+            max_attempts: None,
+            retry_budget_secs: None,
+            price_input_per_mtok: None,
+            price_output_per_mtok: None,
+        }
+    }
+
+    pub fn sampling(&self, seed: u64) -> Sampling {
+        Sampling {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            max_tokens: self.max_tokens,
+            seed: Some(seed),
+        }
+    }
+
+    /// Check that the spec can be run, with a message saying what is missing.
+    pub fn check(&self) -> Result<()> {
+        match self.provider {
+            ProviderKind::Openai | ProviderKind::Anthropic => {
+                if self.base_url.is_none() {
+                    bail!(
+                        "model `{}` needs --base-url (e.g. http://127.0.0.1:8080/v1)",
+                        self.name
+                    );
+                }
+                if let Some(var) = &self.api_key_env
+                    && std::env::var(var).is_err()
+                {
+                    bail!(
+                        "model `{}`: the environment variable {var} (given by --api-key-env) is not set",
+                        self.name
+                    );
+                }
+            }
+            ProviderKind::Predictions => {
+                if self.predictions.is_none() {
+                    bail!(
+                        "model `{}` uses predictions but names no file (--predictions FILE)",
+                        self.name
+                    );
+                }
+            }
+            ProviderKind::Random => {}
+        }
+        Ok(())
+    }
+}
+
+/// Which items a run asks. Lists are OR-ed within a field and AND-ed across fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default)]
+    pub tracks: Vec<String>,
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub formats: Vec<String>,
+    #[serde(default)]
+    pub specialties: Vec<String>,
+    /// At most this many items per task (a seeded sample).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl Selection {
+    /// The bank filter: approved items with a reference, matching the fields.
+    pub fn filter(&self) -> Result<ItemFilter> {
+        Ok(ItemFilter {
+            tracks: self
+                .tracks
+                .iter()
+                .map(|t| t.parse::<Track>().map_err(anyhow::Error::msg))
+                .collect::<Result<_>>()?,
+            dimensions: self
+                .dimensions
+                .iter()
+                .map(|d| {
+                    d.parse::<Dimension>()
+                        .map(|d| d.as_str().to_owned())
+                        .map_err(anyhow::Error::msg)
+                })
+                .collect::<Result<_>>()?,
+            tasks: self.tasks.clone(),
+            specialties: self.specialties.clone(),
+            languages: self.languages.clone(),
+            formats: self
+                .formats
+                .iter()
+                .map(|f| f.parse::<FormatKind>().map_err(anyhow::Error::msg))
+                .collect::<Result<_>>()?,
+            review: vec![ReviewStatus::Approved],
+            blind: Some(false),
+        })
+    }
+}
+
+/// A TOML file naming several models and one selection.
+///
+/// ```toml
+/// [run]
+/// tasks = ["DemoExam", "DemoExamEN"]
+/// limit = 20
+/// seed = 7
+///
+/// [[model]]
+/// name = "qwen2.5-0.5b"
+/// base_url = "http://127.0.0.1:8080/v1"
+/// max_tokens = 256
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalConfig {
+    #[serde(default)]
+    pub run: RunSection,
+    #[serde(rename = "model")]
+    pub models: Vec<ModelSpec>,
+}
+
+/// `[run]`: the selection (its fields inline) plus run-wide settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunSection {
+    #[serde(flatten)]
+    pub selection: Selection,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub few_shot: Option<usize>,
+}
+
+impl EvalConfig {
+    pub fn load(path: &std::path::Path) -> Result<EvalConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let cfg: EvalConfig =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        if cfg.models.is_empty() {
+            bail!("{}: no [[model]] sections", path.display());
+        }
+        for m in &cfg.models {
+            m.check()
+                .with_context(|| format!("in {}", path.display()))?;
+        }
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,361 @@
+//! Evaluation runs: the selected items, the responses, the response cache and the scores.
+//!
+//! Each stage is its own table so any stage can be re-run from the one before
+//! it: a killed run resumes from its stored responses; re-scoring reads stored
+//! responses and never asks the model again.
+
+use crate::{Result, SqliteBank, StoreError};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// Migration 2: runs, responses, response cache, scores.
+pub(crate) const MIGRATION: &str = "
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        manifest TEXT,
+        results TEXT
+    );
+    CREATE TABLE run_items (
+        run_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        item_version INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE responses (
+        run_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        request TEXT NOT NULL,
+        text TEXT,
+        tool_calls TEXT,
+        error_kind TEXT,
+        error TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        latency_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+    );
+    CREATE TABLE response_cache (
+        request_hash TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        tool_calls TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE scores (
+        run_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        value REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        parsed TEXT,
+        detail TEXT,
+        scorer TEXT NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+    );";
+
+/// A stored run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRow {
+    pub id: String,
+    pub model: String,
+    /// The run's specification (model, selection, sampling…) as JSON.
+    pub spec: String,
+    /// `running`, `finished`.
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub manifest: Option<String>,
+    /// `results.json` text once the run is scored.
+    pub results: Option<String>,
+}
+
+/// One answer (or failure) for one item of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResponseRow {
+    pub run_id: String,
+    pub item_id: String,
+    pub request_hash: String,
+    /// The rendered request as JSON, media replaced by their hashes.
+    pub request: String,
+    pub text: Option<String>,
+    /// JSON list of tool calls, when the model made any.
+    pub tool_calls: Option<String>,
+    /// Failure class (`transport`, `timeout`, `http_5xx`, …); `None` for an answer.
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub latency_ms: u64,
+    pub attempts: u32,
+    /// Served from the response cache, not asked.
+    pub cached: bool,
+    pub at: String,
+}
+
+/// A cached answer to a request hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedAnswer {
+    pub text: String,
+    pub tool_calls: Option<String>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+}
+
+/// The score of one item in a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScoreRow {
+    pub run_id: String,
+    pub item_id: String,
+    pub value: f64,
+    /// `correct`, `partial`, `wrong`, `unparsed` or `error`.
+    pub outcome: String,
+    pub parsed: Option<String>,
+    pub detail: Option<String>,
+    /// Which scorer and version produced it, e.g. `rule:single_choice@1`.
+    pub scorer: String,
+}
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        model: r.get(1)?,
+        spec: r.get(2)?,
+        status: r.get(3)?,
+        started_at: r.get(4)?,
+        finished_at: r.get(5)?,
+        manifest: r.get(6)?,
+        results: r.get(7)?,
+    })
+}
+
+fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponseRow> {
+    Ok(ResponseRow {
+        run_id: r.get(0)?,
+        item_id: r.get(1)?,
+        request_hash: r.get(2)?,
+        request: r.get(3)?,
+        text: r.get(4)?,
+        tool_calls: r.get(5)?,
+        error_kind: r.get(6)?,
+        error: r.get(7)?,
+        prompt_tokens: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        completion_tokens: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+        latency_ms: r.get::<_, i64>(10)? as u64,
+        attempts: r.get(11)?,
+        cached: r.get(12)?,
+        at: r.get(13)?,
+    })
+}
+
+const RESPONSE_COLS: &str =
+    "run_id, item_id, request_hash, request, text, tool_calls, error_kind, error,
+     prompt_tokens, completion_tokens, latency_ms, attempts, cached, at";
+
+impl SqliteBank {
+    /// Create a run, or return the stored one with the same id (a resume).
+    /// `selection` lists (item id, version, task); it is stored only on creation.
+    pub fn open_run(
+        &mut self,
+        id: &str,
+        model: &str,
+        spec: &str,
+        started_at: &str,
+        selection: &[(String, u32, String)],
+    ) -> Result<(RunRow, bool)> {
+        if let Some(r) = self.run(id)? {
+            self.conn
+                .execute("UPDATE runs SET status = 'running' WHERE id = ?1", [id])?;
+            return Ok((r, true));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (id, model, spec, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)",
+            params![id, model, spec, started_at],
+        )?;
+        {
+            let mut st = tx.prepare("INSERT INTO run_items (run_id, item_id, item_version, task) VALUES (?1, ?2, ?3, ?4)")?;
+            for (item, version, task) in selection {
+                st.execute(params![id, item, version, task])?;
+            }
+        }
+        tx.commit()?;
+        Ok((self.run(id)?.expect("just created"), false))
+    }
+
+    pub fn run(&self, id: &str) -> Result<Option<RunRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, model, spec, status, started_at, finished_at, manifest, results FROM runs WHERE id = ?1",
+                [id],
+                run_row,
+            )
+            .optional()?)
+    }
+
+    /// Runs whose id starts with `prefix` (so users can type a short id).
+    pub fn find_runs(&self, prefix: &str) -> Result<Vec<RunRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, model, spec, status, started_at, finished_at, manifest, results FROM runs
+             WHERE id LIKE ?1 || '%' ORDER BY started_at DESC",
+        )?;
+        let rows = st.query_map([prefix], run_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The items a run asks, in order.
+    pub fn run_items(&self, run_id: &str) -> Result<Vec<(String, u32, String)>> {
+        let mut st = self.conn.prepare(
+            "SELECT item_id, item_version, task FROM run_items WHERE run_id = ?1 ORDER BY item_id",
+        )?;
+        let rows = st.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Items of a run that already have an answer (failures are not finished).
+    pub fn answered_items(&self, run_id: &str) -> Result<HashSet<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT item_id FROM responses WHERE run_id = ?1 AND error_kind IS NULL")?;
+        let rows = st.query_map([run_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn cached_answer(&self, request_hash: &str) -> Result<Option<CachedAnswer>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT text, tool_calls, prompt_tokens, completion_tokens FROM response_cache WHERE request_hash = ?1",
+            )?
+            .query_row([request_hash], |r| {
+                Ok(CachedAnswer {
+                    text: r.get(0)?,
+                    tool_calls: r.get(1)?,
+                    prompt_tokens: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                    completion_tokens: r.get::<_, Option<i64>>(3)?.map(|v| v as u64),
+                })
+            })
+            .optional()?)
+    }
+
+    /// Store responses in one transaction; answers also go into the response cache.
+    pub fn put_responses(&mut self, rows: &[ResponseRow]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut put = tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO responses ({RESPONSE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?;
+            let mut cache = tx.prepare_cached(
+                "INSERT OR REPLACE INTO response_cache (request_hash, text, tool_calls, prompt_tokens, completion_tokens, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in rows {
+                put.execute(params![
+                    r.run_id,
+                    r.item_id,
+                    r.request_hash,
+                    r.request,
+                    r.text,
+                    r.tool_calls,
+                    r.error_kind,
+                    r.error,
+                    r.prompt_tokens.map(|v| v as i64),
+                    r.completion_tokens.map(|v| v as i64),
+                    r.latency_ms as i64,
+                    r.attempts,
+                    r.cached,
+                    r.at
+                ])?;
+                if r.error_kind.is_none() && !r.cached {
+                    cache.execute(params![
+                        r.request_hash,
+                        r.text.as_deref().unwrap_or(""),
+                        r.tool_calls,
+                        r.prompt_tokens.map(|v| v as i64),
+                        r.completion_tokens.map(|v| v as i64),
+                        r.at
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every stored response of a run, in item order.
+    pub fn responses(&self, run_id: &str) -> Result<Vec<ResponseRow>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {RESPONSE_COLS} FROM responses WHERE run_id = ?1 ORDER BY item_id"
+        ))?;
+        let rows = st.query_map([run_id], response_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replace a run's scores.
+    pub fn put_scores(&mut self, run_id: &str, rows: &[ScoreRow]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM scores WHERE run_id = ?1", [run_id])?;
+        {
+            let mut st = tx.prepare(
+                "INSERT INTO scores (run_id, item_id, value, outcome, parsed, detail, scorer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for s in rows {
+                if s.run_id != run_id {
+                    return Err(StoreError::Unsupported(format!(
+                        "score for run {} given to run {run_id}",
+                        s.run_id
+                    )));
+                }
+                st.execute(params![
+                    s.run_id, s.item_id, s.value, s.outcome, s.parsed, s.detail, s.scorer
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn scores(&self, run_id: &str) -> Result<Vec<ScoreRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT run_id, item_id, value, outcome, parsed, detail, scorer FROM scores WHERE run_id = ?1 ORDER BY item_id",
+        )?;
+        let rows = st.query_map([run_id], |r| {
+            Ok(ScoreRow {
+                run_id: r.get(0)?,
+                item_id: r.get(1)?,
+                value: r.get(2)?,
+                outcome: r.get(3)?,
+                parsed: r.get(4)?,
+                detail: r.get(5)?,
+                scorer: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Record the end of a run with its manifest and results.
+    pub fn finish_run(
+        &mut self,
+        run_id: &str,
+        finished_at: &str,
+        manifest: &str,
+        results: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET status = 'finished', finished_at = ?2, manifest = ?3, results = ?4 WHERE id = ?1",
+            params![run_id, finished_at, manifest, results],
+        )?;
+        Ok(())
+    }
+}
