@@ -79,6 +79,9 @@ pub struct EvalArgs {
     /// Where to write results.json, results.csv and report.html (default results/RUN_ID).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Load the built-in demo bank first (items already there are left unchanged).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
@@ -111,6 +114,11 @@ fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
 }
 
 pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
+    if a.demo {
+        let mut bank = medbench_store::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
+        let r = crate::import::import_demo(bank.as_mut())?;
+        eprintln!("demo bank: {} imported, {} unchanged, {} updated", r.imported, r.unchanged, r.updated);
+    }
     let mut opts = EvalOptions {
         selection: Selection {
             tasks: a.tasks.clone(),

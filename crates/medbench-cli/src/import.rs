@@ -61,11 +61,7 @@ pub fn run(db: &str, args: ImportArgs) -> Result<i32> {
     };
     let mut inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
     if args.demo {
-        inputs.extend(medbench_demo::files().iter().map(|f| Input::Embedded {
-            name: f.name,
-            text: f.text,
-            media: medbench_demo::media,
-        }));
+        inputs.extend(demo_inputs());
     }
     if inputs.is_empty() {
         bail!("nothing to import: give a path or --demo");
@@ -150,4 +146,18 @@ fn print_report(r: &ImportReport, location: &str, elapsed: Duration, skip_invali
             r.rejected, r.valid
         );
     }
+}
+
+/// The demo bank compiled into the binary.
+fn demo_inputs() -> impl Iterator<Item = Input> {
+    medbench_demo::files().iter().map(|f| Input::Embedded { name: f.name, text: f.text, media: medbench_demo::media })
+}
+
+/// Import the demo bank (used by `eval --demo`); fails if anything is rejected.
+pub fn import_demo(bank: &mut dyn medbench_store::Bank) -> Result<ImportReport> {
+    let r = medbench_import::import(bank, demo_inputs().collect(), ImportOptions::default(), &mut |_| {})?;
+    if !r.committed {
+        bail!("the demo bank did not import: {:?}", r.rejects.first());
+    }
+    Ok(r)
 }

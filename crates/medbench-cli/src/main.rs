@@ -51,7 +51,7 @@ enum Command {
     Items(items::ItemsCommand),
     /// Evaluate a model on the bank and write results.json, results.csv and report.html.
     ///
-    /// Example: medbench eval --model random
+    /// Example: medbench eval --model random --demo
     ///
     /// Example: medbench eval --model qwen2.5 --base-url http://127.0.0.1:8080/v1 --tasks DemoExam,DemoExamEN --limit 20
     ///

@@ -167,7 +167,8 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             },
             difficulty: None,
             review: ctx.review,
-            tags: vec![],
+            // The question already carries its options and output instructions.
+            tags: vec!["prompt:verbatim".into()],
         };
         match finish(item, line.number, &display, ctx) {
             Ok(mut unit) => {
