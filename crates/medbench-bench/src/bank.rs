@@ -10,8 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// Write `n` single-choice items (what eval benchmarks ask).
+pub fn generate_choice_only(path: &Path, n: usize) -> Result<u64> {
+    generate_mix(path, n, false)
+}
+
 /// Write `n` realistic single-choice and open-ended items as native JSONL.
 fn generate(path: &Path, n: usize) -> Result<u64> {
+    generate_mix(path, n, true)
+}
+
+fn generate_mix(path: &Path, n: usize, open: bool) -> Result<u64> {
     let tax = Taxonomy::builtin();
     let codes: Vec<&str> = tax.all().iter().map(|s| s.code.as_str()).collect();
     let mut w = BufWriter::new(std::fs::File::create(path)?);
@@ -24,7 +33,7 @@ fn generate(path: &Path, n: usize) -> Result<u64> {
         let task = format!("SynthTask{:02}", i % 60);
         let lang = if i % 2 == 0 { "zh" } else { "en" };
         let sp = codes[(x % codes.len() as u64) as usize];
-        let item = if i % 5 == 4 {
+        let item = if open && i % 5 == 4 {
             json!({"id": format!("{task}/{i}"), "track": "llm", "dimension": "clinical_reasoning", "language": lang,
                    "specialties": [sp], "question": format!("患者，男，{}岁，反复胸痛{}天，活动后加重，休息后缓解。心电图示ST段压低。请给出初步诊断、诊断依据及下一步检查。（合成题 {i}）", 30 + i % 50, 1 + i % 9),
                    "format": {"type": "open_ended"},

@@ -4,6 +4,7 @@
 //! belongs to that step alone.
 
 mod bank;
+mod evalbench;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -33,6 +34,20 @@ enum Cmd {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Evaluation throughput: items/s against a zero-latency fake endpoint next to its raw
+    /// capacity, requests/s against a slow endpoint, and peak memory. Needs `cargo build --release`.
+    ///
+    /// Example: medbench-bench eval --items 100000 --slow-items 20000
+    Eval {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 20_000)]
+        slow_items: usize,
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     #[command(hide = true)]
     ChildImport { file: String, db: String },
     #[command(hide = true)]
@@ -42,6 +57,7 @@ enum Cmd {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Import { sizes, dir } => bank::run(&sizes, dir),
+        Cmd::Eval { items, slow_items, latency_ms, dir } => evalbench::run(items, slow_items, latency_ms, dir),
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
     }

@@ -32,7 +32,9 @@ pub enum Format {
         allow_maybe: bool,
     },
     /// A short free-text answer or a cloze blank, matched against accepted strings.
-    ShortAnswer,
+    // Variants without parameters are written `{}` so that unknown keys are refused
+    // (serde ignores `deny_unknown_fields` on unit variants of a tagged enum).
+    ShortAnswer {},
     /// A set of free labels (departments to refer to, QC defect types), scored by set-F1.
     LabelSet {
         /// The closed vocabulary, when there is one.
@@ -52,7 +54,7 @@ pub enum Format {
         unit: Option<String>,
     },
     /// Free text judged against a reference answer, key points or rubric criteria.
-    OpenEnded,
+    OpenEnded {},
     /// Lesion boxes `[x1, y1, x2, y2]` on a `grid`×`grid` canvas, matched by IoU.
     Detection {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -70,7 +72,7 @@ pub enum Format {
     /// One label from a fixed set of intents.
     Intent { labels: Vec<String> },
     /// The next turn of a multi-turn dialogue (the turns so far are in the item's `conversation`).
-    Dialogue,
+    Dialogue {},
     /// A whole agent episode: several turns with tools that execute and state that changes.
     AgentEpisode {
         #[serde(default)]
@@ -176,17 +178,17 @@ impl Format {
             Format::SingleChoice { .. } => FormatKind::SingleChoice,
             Format::MultipleChoice { .. } => FormatKind::MultipleChoice,
             Format::YesNo { .. } => FormatKind::YesNo,
-            Format::ShortAnswer => FormatKind::ShortAnswer,
+            Format::ShortAnswer {} => FormatKind::ShortAnswer,
             Format::LabelSet { .. } => FormatKind::LabelSet,
             Format::JsonFields { .. } => FormatKind::JsonFields,
             Format::Tuples { .. } => FormatKind::Tuples,
             Format::Numeric { .. } => FormatKind::Numeric,
-            Format::OpenEnded => FormatKind::OpenEnded,
+            Format::OpenEnded {} => FormatKind::OpenEnded,
             Format::Detection { .. } => FormatKind::Detection,
             Format::Sql { .. } => FormatKind::Sql,
             Format::ToolCalls { .. } => FormatKind::ToolCalls,
             Format::Intent { .. } => FormatKind::Intent,
-            Format::Dialogue => FormatKind::Dialogue,
+            Format::Dialogue {} => FormatKind::Dialogue,
             Format::AgentEpisode { .. } => FormatKind::AgentEpisode,
         }
     }
@@ -597,5 +599,18 @@ mod tests {
                 answer: vec!["E".into()]
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod unit_variant_tests {
+    use super::*;
+
+    #[test]
+    fn parameterless_formats_refuse_unknown_keys_and_serialise_as_before() {
+        let e = serde_json::from_str::<Format>(r#"{"type":"open_ended","rubric":[]}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `rubric`"), "{e}");
+        let f: Format = serde_json::from_str(r#"{"type":"short_answer"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"type":"short_answer"}"#);
     }
 }

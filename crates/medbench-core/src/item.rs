@@ -467,7 +467,7 @@ impl Item {
                     "`maybe` given but format.allow_maybe is false",
                 ));
             }
-            (Format::ShortAnswer, Reference::Text { answers }) if answers.is_empty() => {
+            (Format::ShortAnswer {}, Reference::Text { answers }) if answers.is_empty() => {
                 errs.push(ferr("reference.answers", "at least one accepted answer"));
             }
             (Format::LabelSet { labels }, Reference::LabelSet { labels: want })

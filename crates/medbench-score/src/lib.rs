@@ -177,7 +177,7 @@ pub fn try_score(
         (Format::YesNo { .. }, Reference::YesNo { answer: want }) => {
             labels::score_yes_no(*want, answer)
         }
-        (Format::ShortAnswer, Reference::Text { answers }) => {
+        (Format::ShortAnswer {}, Reference::Text { answers }) => {
             labels::score_short_answer(answers, answer)
         }
         (Format::LabelSet { labels: vocab }, Reference::LabelSet { labels: want }) => {
@@ -210,7 +210,7 @@ pub fn try_score(
             tools::score_tool_calls(calls, *ordered, answer)
         }
         (
-            Format::OpenEnded | Format::Dialogue | Format::AgentEpisode { .. },
+            Format::OpenEnded {} | Format::Dialogue {} | Format::AgentEpisode { .. },
             Reference::Open(open),
         ) => score_open(open.answer.as_deref(), answer),
         _ => return Err(mismatch()),
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn mismatched_reference_is_an_item_error() {
-        let f = Format::ShortAnswer;
+        let f = Format::ShortAnswer {};
         let r = Reference::Intent { label: "x".into() };
         let s = score(&f, &r, "x");
         assert_eq!(s.outcome, Outcome::Unparsed);

@@ -80,7 +80,7 @@ fn yes_no_in_chinese_and_english() {
 
 #[test]
 fn short_answer_normalises_case_width_and_punctuation() {
-    let f = Format::ShortAnswer;
+    let f = Format::ShortAnswer {};
     let r = Reference::Text {
         answers: vec!["阿司匹林".into(), "Aspirin".into()],
     };
@@ -390,7 +390,7 @@ fn intent_is_label_accuracy() {
 
 #[test]
 fn open_ended_uses_rouge_as_stand_in() {
-    let f = Format::OpenEnded;
+    let f = Format::OpenEnded {};
     let with_answer = Reference::Open(OpenReference {
         answer: Some("慢性肾脏病4期".into()),
         ..Default::default()
@@ -402,7 +402,7 @@ fn open_ended_uses_rouge_as_stand_in() {
         key_points: vec!["CKD".into()],
         ..Default::default()
     });
-    let s = score(&Format::Dialogue, &rubric_only, "回答");
+    let s = score(&Format::Dialogue {}, &rubric_only, "回答");
     expect(&s, Outcome::Unparsed, 0.0);
     assert_eq!(s.detail.as_deref(), Some("needs a judge"));
 }

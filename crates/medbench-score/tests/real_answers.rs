@@ -152,7 +152,7 @@ fn meddiag_free_text_is_not_mistaken_for_a_choice() {
         assert_eq!(extract_yes_no(a), None);
         assert!(extract_number(a).is_some());
         // Open-ended: ROUGE-L against itself is 1, against a short reference small but > 0.
-        let f = Format::OpenEnded;
+        let f = Format::OpenEnded {};
         let own = Reference::Open(OpenReference {
             answer: Some(a.into()),
             ..Default::default()

@@ -35,7 +35,7 @@ fn cases() -> Vec<(Format, Reference)> {
             },
         ),
         (
-            Format::ShortAnswer,
+            Format::ShortAnswer {},
             Reference::Text {
                 answers: vec!["x".into()],
             },
@@ -113,7 +113,7 @@ fn cases() -> Vec<(Format, Reference)> {
             },
         ),
         (
-            Format::OpenEnded,
+            Format::OpenEnded {},
             Reference::Open(OpenReference {
                 answer: Some("参考".into()),
                 ..Default::default()

@@ -94,7 +94,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             context: vec![],
             conversation: row.prompt,
             question: last.content,
-            format: Format::OpenEnded,
+            format: Format::OpenEnded {},
             reference: Some(Reference::Open(OpenReference {
                 answer: row.ideal_completions_data.and_then(|d| d.ideal_completion),
                 rubric: row.rubrics,

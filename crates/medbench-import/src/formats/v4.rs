@@ -193,12 +193,12 @@ fn format_for(task: &TaskInfo, question: &str) -> Result<Format, String> {
             }
         }
         FormatKind::YesNo => Format::YesNo { allow_maybe: false },
-        FormatKind::ShortAnswer => Format::ShortAnswer,
+        FormatKind::ShortAnswer => Format::ShortAnswer {},
         FormatKind::LabelSet => Format::LabelSet { labels: vec![] },
         FormatKind::JsonFields => Format::JsonFields { fields: vec![] },
         FormatKind::Tuples => Format::Tuples { slots: vec![] },
         FormatKind::Numeric => Format::Numeric { unit: None },
-        FormatKind::OpenEnded => Format::OpenEnded,
+        FormatKind::OpenEnded => Format::OpenEnded {},
         FormatKind::Detection => Format::Detection {
             labels: vec![],
             grid: 1000,
@@ -210,7 +210,7 @@ fn format_for(task: &TaskInfo, question: &str) -> Result<Format, String> {
         FormatKind::Intent => Format::Intent {
             labels: intent_labels(question),
         },
-        FormatKind::Dialogue => Format::Dialogue,
+        FormatKind::Dialogue => Format::Dialogue {},
         FormatKind::AgentEpisode => Format::AgentEpisode {
             tools: vec![],
             max_turns: None,
