@@ -115,9 +115,13 @@ fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
 
 pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
     if a.demo {
-        let mut bank = medbench_store::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
+        let mut bank =
+            medbench_store::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
         let r = crate::import::import_demo(bank.as_mut())?;
-        eprintln!("demo bank: {} imported, {} unchanged, {} updated", r.imported, r.unchanged, r.updated);
+        eprintln!(
+            "demo bank: {} imported, {} unchanged, {} updated",
+            r.imported, r.unchanged, r.updated
+        );
     }
     let mut opts = EvalOptions {
         selection: Selection {

@@ -150,12 +150,21 @@ fn print_report(r: &ImportReport, location: &str, elapsed: Duration, skip_invali
 
 /// The demo bank compiled into the binary.
 fn demo_inputs() -> impl Iterator<Item = Input> {
-    medbench_demo::files().iter().map(|f| Input::Embedded { name: f.name, text: f.text, media: medbench_demo::media })
+    medbench_demo::files().iter().map(|f| Input::Embedded {
+        name: f.name,
+        text: f.text,
+        media: medbench_demo::media,
+    })
 }
 
 /// Import the demo bank (used by `eval --demo`); fails if anything is rejected.
 pub fn import_demo(bank: &mut dyn medbench_store::Bank) -> Result<ImportReport> {
-    let r = medbench_import::import(bank, demo_inputs().collect(), ImportOptions::default(), &mut |_| {})?;
+    let r = medbench_import::import(
+        bank,
+        demo_inputs().collect(),
+        ImportOptions::default(),
+        &mut |_| {},
+    )?;
     if !r.committed {
         bail!("the demo bank did not import: {:?}", r.rejects.first());
     }

@@ -121,8 +121,17 @@ pub fn evaluate(
     if db == ":memory:" {
         bail!("evaluation needs a bank in a file (it is read and written from several threads)");
     }
+    let clock = std::time::Instant::now();
+    let lap = |stage: &str| {
+        tracing::info!(
+            stage,
+            secs = clock.elapsed().as_secs_f64(),
+            "eval stage done"
+        )
+    };
     let mut bank = SqliteBank::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
     let selection = select(&bank, &opts.selection, opts.seed)?;
+    lap("select");
     if selection.is_empty() {
         bail!(
             "no approved items with a reference answer match this selection in {db} (try `medbench items stats`, or `medbench import --demo`)"
@@ -165,15 +174,19 @@ pub fn evaluate(
         no_cache: opts.no_cache,
         few_shot: opts.few_shot,
     };
+    lap("open run");
     let asked = pipeline::ask(&ctx, &todo, progress)?;
+    lap("ask");
 
     let scored = scoring::score_run(&bank, &run_id)?;
     bank.put_scores(
         &run_id,
         &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
     )?;
+    lap("score");
     let responses = bank.responses(&run_id)?;
     let mut results = scoring::results(&run_id, &scored, &responses, opts.seed);
+    lap("aggregate");
     let finished = pipeline::now();
     results.model = medbench_report::ModelInfo {
         name: model.name.clone(),
@@ -235,6 +248,7 @@ pub fn evaluate(
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&run_id));
     write_outputs(&out_dir, &results)?;
+    lap("write");
     Ok(EvalOutcome {
         run_id,
         resumed,

@@ -28,7 +28,8 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// The built-in templates, or `prompt.<lang>.j2` files from `dir` overriding them.
+    /// The built-in templates plus every `*.j2` in `dir`: `prompt.<lang>.j2` replaces a
+    /// built-in one, `<Task>.<lang>.j2` or `<Task>.j2` applies to one task.
     pub fn new(dir: Option<&Path>, system: Option<String>) -> Result<Renderer> {
         let mut env = Environment::new();
         env.set_trim_blocks(false);
@@ -47,7 +48,7 @@ impl Renderer {
                     .and_then(|n| n.to_str())
                     .unwrap_or("")
                     .to_owned();
-                if name.starts_with("prompt.") && name.ends_with(".j2") {
+                if name.ends_with(".j2") {
                     sources.insert(
                         name,
                         std::fs::read_to_string(&p)
@@ -72,18 +73,21 @@ impl Renderer {
         &self.versions
     }
 
-    fn template_for(&self, language: &str) -> String {
-        let name = format!("prompt.{language}.j2");
-        if self.versions.contains_key(&name) {
-            name
-        } else {
-            "prompt.en.j2".to_owned()
-        }
+    /// The template for an item: `<Task>.<lang>.j2`, `<Task>.j2`, `prompt.<lang>.j2`, then `prompt.en.j2`.
+    pub fn template_for(&self, item: &Item) -> String {
+        [
+            format!("{}.{}.j2", item.task, item.language),
+            format!("{}.j2", item.task),
+            format!("prompt.{}.j2", item.language),
+        ]
+        .into_iter()
+        .find(|n| self.versions.contains_key(n))
+        .unwrap_or_else(|| "prompt.en.j2".to_owned())
     }
 
     /// The user-turn text for an item.
     pub fn text(&self, item: &Item) -> Result<String> {
-        let tmpl = self.env.get_template(&self.template_for(&item.language))?;
+        let tmpl = self.env.get_template(&self.template_for(item))?;
         let (labels, fields, slots, unit, schema, grid, allow_maybe) = match &item.format {
             Format::LabelSet { labels } | Format::Intent { labels } => {
                 (labels.clone(), vec![], vec![], None, None, 1000, false)

@@ -4,7 +4,7 @@ use crate::row::ItemRow;
 use crate::stats::{BankStats, StatsRow};
 use crate::{Bank, ImportSession, ItemFilter, ItemSummary, PutOutcome, Result, StoreError};
 use medbench_core::Item;
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 use std::collections::HashMap;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
@@ -68,10 +68,16 @@ pub struct SqliteBank {
 impl SqliteBank {
     /// Open or create the bank at `path` and bring its schema up to date.
     pub fn open(path: &str) -> Result<SqliteBank> {
+        // Each connection is used by one thread at a time (the type is Send, not Sync),
+        // so SQLite's own per-call mutexes are pure overhead.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = if path == ":memory:" {
-            Connection::open_in_memory()?
+            Connection::open_in_memory_with_flags(flags)?
         } else {
-            Connection::open(path)?
+            Connection::open_with_flags(path, flags)?
         };
         // Larger pages suit rows that carry a JSON body; this only takes effect on a new file.
         conn.execute_batch("PRAGMA page_size=16384;")?;
