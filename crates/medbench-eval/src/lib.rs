@@ -87,7 +87,8 @@ pub fn select(bank: &SqliteBank, sel: &Selection, seed: u64) -> Result<Vec<(Stri
     Ok(out)
 }
 
-fn endpoint_name(m: &ModelSpec) -> String {
+/// The name that identifies an endpoint in cache keys and manifests.
+pub fn endpoint_name(m: &ModelSpec) -> String {
     match m.provider {
         ProviderKind::Openai | ProviderKind::Anthropic => {
             format!(
@@ -173,6 +174,7 @@ pub fn evaluate(
         answerer: &answerer,
         no_cache: opts.no_cache,
         few_shot: opts.few_shot,
+        loader: None,
     };
     lap("open run");
     let asked = pipeline::ask(&ctx, &todo, progress)?;

@@ -39,7 +39,13 @@ pub struct AskContext<'a> {
     pub answerer: &'a Answerer,
     pub no_cache: bool,
     pub few_shot: usize,
+    /// Where items come from: `None` reads `(id, version)` from the bank; a round
+    /// passes a loader that returns its instances (permuted options, opaque ids).
+    pub loader: Option<ItemLoader<'a>>,
 }
+
+/// Loads the item to ask for an `(id, version)` of the todo list.
+pub type ItemLoader<'a> = &'a (dyn Fn(&SqliteBank, &str, u32) -> Result<Item> + Sync);
 
 struct Job {
     item_id: String,
@@ -164,9 +170,12 @@ fn produce(
     let bank = SqliteBank::open(ctx.db)?;
     let mut examples: HashMap<String, Vec<Item>> = HashMap::new();
     for (id, version) in todo {
-        let item = bank
-            .get_version(id, *version)?
-            .with_context(|| format!("item {id} version {version} is no longer in the bank"))?;
+        let item = match ctx.loader {
+            Some(load) => load(&bank, id, *version)?,
+            None => bank
+                .get_version(id, *version)?
+                .with_context(|| format!("item {id} version {version} is no longer in the bank"))?,
+        };
         if ctx.few_shot > 0 && !examples.contains_key(&item.task) {
             examples.insert(
                 item.task.clone(),
