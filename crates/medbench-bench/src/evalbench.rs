@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 fn sibling(name: &str) -> Result<PathBuf> {
     let p = std::env::current_exe()?.with_file_name(name);
     if !p.exists() {
-        bail!("{} not found: run `cargo build --release` first", p.display());
+        bail!(
+            "{} not found: run `cargo build --release` first",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -33,7 +36,10 @@ impl Endpoint {
             .spawn()?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
-        Ok(Endpoint { child, url: line.trim().to_owned() })
+        Ok(Endpoint {
+            child,
+            url: line.trim().to_owned(),
+        })
     }
 }
 
@@ -46,7 +52,10 @@ impl Drop for Endpoint {
 
 /// Requests per second a bare client loop gets from the endpoint at this concurrency.
 fn raw_capacity(url: &str, concurrency: usize, total: u64) -> Result<f64> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let p = Arc::new(OpenAiCompatible::new(url.to_owned()).with_timeout(Duration::from_secs(30)));
         let req = Arc::new(ChatRequest {
@@ -116,16 +125,33 @@ fn bank_with(dir: &Path, n: usize) -> Result<String> {
 
 fn eval_cmd(db: &str, url: &str, concurrency: usize, out: &Path) -> Result<Command> {
     let mut c = Command::new(sibling("medbench")?);
-    c.args(["--db", db, "eval", "--model", "bench", "--base-url", url, "--no-cache"])
-        .args(["--concurrency", &concurrency.to_string(), "--out", out.to_str().unwrap()]);
+    c.args([
+        "--db",
+        db,
+        "eval",
+        "--model",
+        "bench",
+        "--base-url",
+        url,
+        "--no-cache",
+    ])
+    .args([
+        "--concurrency",
+        &concurrency.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     Ok(c)
 }
 
 /// Requests per second of the ask stage, from the stored response times.
 fn ask_rate(db: &str) -> Result<(usize, f64)> {
     let conn = rusqlite::Connection::open(db)?;
-    let (n, first, last): (i64, String, String) =
-        conn.query_row("SELECT COUNT(*), MIN(at), MAX(at) FROM responses", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let (n, first, last): (i64, String, String) = conn.query_row(
+        "SELECT COUNT(*), MIN(at), MAX(at) FROM responses",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let t0 = humantime_parse(&first)?;
     let t1 = humantime_parse(&last)?;
     Ok((n as usize, n as f64 / (t1 - t0).max(1e-9)))
@@ -149,8 +175,15 @@ pub fn run(items: usize, slow_items: usize, latency_ms: u64, dir: Option<PathBuf
     let (n, ask) = ask_rate(&db)?;
     println!("| measure | value |\n|---|---:|");
     println!("| raw endpoint capacity (bare client loop, 64 in flight) | {raw:.0} req/s |");
-    println!("| medbench eval, ask stage | {ask:.0} items/s ({:.0}% of raw) |", 100.0 * ask / raw);
-    println!("| medbench eval, end to end (select, ask, score, bootstrap, report) | {:.0} items/s ({:.0}% of raw) |", n as f64 / secs, 100.0 * n as f64 / secs / raw);
+    println!(
+        "| medbench eval, ask stage | {ask:.0} items/s ({:.0}% of raw) |",
+        100.0 * ask / raw
+    );
+    println!(
+        "| medbench eval, end to end (select, ask, score, bootstrap, report) | {:.0} items/s ({:.0}% of raw) |",
+        n as f64 / secs,
+        100.0 * n as f64 / secs / raw
+    );
     println!("| medbench eval peak RSS for {n} items | {rss:.0} MiB |");
     drop(fast);
 
@@ -162,7 +195,13 @@ pub fn run(items: usize, slow_items: usize, latency_ms: u64, dir: Option<PathBuf
     let (n, ask) = ask_rate(&db)?;
     println!("| measure | value |\n|---|---:|");
     println!("| ideal (256 / {latency_ms} ms) | {ideal:.0} req/s |");
-    println!("| medbench eval, ask stage | {ask:.0} req/s ({:.1}% of ideal) |", 100.0 * ask / ideal);
-    println!("| medbench eval, end to end | {:.0} items/s over {secs:.1} s |", n as f64 / secs);
+    println!(
+        "| medbench eval, ask stage | {ask:.0} req/s ({:.1}% of ideal) |",
+        100.0 * ask / ideal
+    );
+    println!(
+        "| medbench eval, end to end | {:.0} items/s over {secs:.1} s |",
+        n as f64 / secs
+    );
     Ok(())
 }

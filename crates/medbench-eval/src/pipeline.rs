@@ -12,7 +12,7 @@ use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Counts while asking.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -116,7 +116,6 @@ pub fn ask(
         });
         drop(wtx);
         let mut batch: Vec<ResponseRow> = Vec::with_capacity(256);
-        let mut last_flush = Instant::now();
         let flush = |batch: &mut Vec<ResponseRow>,
                      p: &mut AskProgress,
                      writer: &mut SqliteBank|
@@ -131,18 +130,20 @@ pub fn ask(
             Ok(())
         };
         loop {
-            let got = wrx.recv_timeout(Duration::from_millis(20));
-            let closed = matches!(got, Err(mpsc::RecvTimeoutError::Disconnected));
-            if let Ok(r) = got {
-                batch.push(r);
-            }
-            if !batch.is_empty()
-                && (batch.len() >= 256
-                    || last_flush.elapsed() >= Duration::from_millis(20)
-                    || closed)
-            {
+            // Block for the first response, then give the others a few milliseconds to
+            // queue up and take them all: one wake-up per batch instead of per response.
+            let closed = match wrx.recv_timeout(Duration::from_millis(20)) {
+                Ok(r) => {
+                    batch.push(r);
+                    std::thread::sleep(Duration::from_millis(5));
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            batch.extend(wrx.try_iter());
+            if !batch.is_empty() {
                 flush(&mut batch, &mut p, &mut writer)?;
-                last_flush = Instant::now();
                 progress(p);
             }
             if closed {
