@@ -5,6 +5,7 @@
 
 mod bank;
 mod evalbench;
+mod roundbench;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -48,6 +49,22 @@ enum Cmd {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Rounds: draw a permuted round from a large bank, and validate + score a submission.
+    ///
+    /// Example: medbench-bench round --items 700000 --per-task 30 --permutations 5 --submission 10000
+    Round {
+        #[arg(long, default_value_t = 700_000)]
+        items: usize,
+        #[arg(long, default_value_t = 30)]
+        per_task: usize,
+        #[arg(long, default_value_t = 5)]
+        permutations: u32,
+        #[arg(long, default_value_t = 10_000)]
+        submission: usize,
+        /// Keep (and reuse) the generated bank here.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     #[command(hide = true)]
     ChildImport { file: String, db: String },
     #[command(hide = true)]
@@ -57,7 +74,19 @@ enum Cmd {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Import { sizes, dir } => bank::run(&sizes, dir),
-        Cmd::Eval { items, slow_items, latency_ms, dir } => evalbench::run(items, slow_items, latency_ms, dir),
+        Cmd::Eval {
+            items,
+            slow_items,
+            latency_ms,
+            dir,
+        } => evalbench::run(items, slow_items, latency_ms, dir),
+        Cmd::Round {
+            items,
+            per_task,
+            permutations,
+            submission,
+            dir,
+        } => roundbench::run(items, per_task, permutations, submission, dir),
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
     }

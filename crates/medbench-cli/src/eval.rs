@@ -82,6 +82,9 @@ pub struct EvalArgs {
     /// Load the built-in demo bank first (items already there are left unchanged).
     #[arg(long)]
     pub demo: bool,
+    /// Ask exactly the instances of this round (permuted options, opaque ids); see docs/rounds.md.
+    #[arg(long, conflicts_with_all = ["config", "tasks", "track", "dimension", "language", "limit", "few_shot"])]
+    pub round: Option<String>,
 }
 
 fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
@@ -139,6 +142,9 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         templates: a.templates.clone(),
         out: a.out.clone(),
     };
+    if let Some(round) = &a.round {
+        return crate::round::eval_round(db, round, &model_from_args(&a)?, &opts);
+    }
     let models = match &a.config {
         Some(path) => {
             let cfg = EvalConfig::load(path)?;

@@ -7,6 +7,7 @@ mod eval;
 mod filters;
 mod import;
 mod items;
+mod round;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -77,6 +78,23 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
     ///
     /// Example: medbench tasks --track agent
     Tasks(items::TasksArgs),
+    /// Rotating hidden rounds: draw, list, export (questions only).
+    ///
+    /// Example: medbench round draw --per-task 30 --permutations 5 --seed 2025
+    #[command(subcommand)]
+    Round(round::RoundCommand),
+    /// Score a filled round export (zip, directory or JSONL) into a run that compares with live runs.
+    ///
+    /// Example: medbench submit 2025-q1 MedBench_LLM.zip --model my-model
+    #[command(
+        after_help = "Rows are validated (unknown ids, duplicates, wrong task, empty answers, truncated files);\ninstances without a row count as wrong. Exit status 1 when rows were rejected."
+    )]
+    Submit(round::SubmitArgs),
+    /// Scan a text corpus for round canaries and long n-gram overlap with the bank's questions.
+    ///
+    /// Example: medbench contamination crawl/ --json
+    #[command(after_help = "Exit status 1 when a canary or an item at risk was found.")]
+    Contamination(round::ContaminationArgs),
     /// List the specialty taxonomy (codes, Chinese and English names).
     ///
     /// Example: medbench specialties
@@ -118,5 +136,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Runs => eval::runs(&cli.db),
         Command::Tasks(args) => items::tasks(args),
         Command::Specialties(args) => items::specialties(args),
+        Command::Round(cmd) => round::run(&cli.db, cmd),
+        Command::Submit(args) => round::submit(&cli.db, args),
+        Command::Contamination(args) => round::contamination(&cli.db, args),
     }
 }

@@ -90,6 +90,7 @@ fn a_killed_run_resumes_without_asking_a_finished_item_again() {
         ..Default::default()
     }));
     let url = server.base_url();
+    let out = dir.path().join("results");
     let args = [
         "eval",
         "--model",
@@ -100,6 +101,8 @@ fn a_killed_run_resumes_without_asking_a_finished_item_again() {
         "2",
         "--track",
         "llm",
+        "--out",
+        out.to_str().unwrap(),
     ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_medbench"))
         .args(args)

@@ -611,6 +611,9 @@ mod unit_variant_tests {
         let e = serde_json::from_str::<Format>(r#"{"type":"open_ended","rubric":[]}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `rubric`"), "{e}");
         let f: Format = serde_json::from_str(r#"{"type":"short_answer"}"#).unwrap();
-        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"type":"short_answer"}"#);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"type":"short_answer"}"#
+        );
     }
 }

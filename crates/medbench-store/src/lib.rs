@@ -9,11 +9,13 @@
 //! An import runs inside one transaction, so a failed import leaves the bank
 //! exactly as it was.
 
+mod rounds;
 mod row;
 mod runs;
 mod sqlite;
 mod stats;
 
+pub use rounds::{Candidate, Exposure, InstanceRow, RoundRow};
 pub use row::{ItemRow, RowError};
 pub use runs::{CachedAnswer, ResponseRow, RunRow, ScoreRow};
 pub use sqlite::SqliteBank;

@@ -57,6 +57,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: evaluation runs.
     crate::runs::MIGRATION,
+    // 3: rotating rounds, exposure counts, settings.
+    crate::rounds::MIGRATION,
 ];
 
 /// An item bank in one SQLite file (or in memory with `:memory:`).

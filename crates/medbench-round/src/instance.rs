@@ -1,0 +1,159 @@
+//! Instances: an item under one option permutation, with an opaque id.
+//!
+//! Permutation `k` of an item with `n` options is a seeded shuffle of the
+//! options (seeded by the round seed and the item id) rotated left by `k`
+//! positions, so for `k < n` every option sits at a different letter in each
+//! permutation (the right answer moves too). For `k ≥ n` a fresh seeded shuffle
+//! is used. Permutation 0 is the base shuffle, not the original order.
+//! Items whose question text already embeds its options (`prompt:verbatim`,
+//! e.g. v4 downloads) and non-choice items get a single, unpermuted instance.
+
+use crate::{Result, RoundError, instance_id, mix, splitmix};
+use medbench_core::{Choice, Format, Item, Provenance, Reference};
+use medbench_store::InstanceRow;
+
+/// Whether an item gets permuted instances.
+pub fn permutable(item: &Item) -> bool {
+    matches!(item.format.options(), Some(o) if o.len() >= 2)
+        && !item.tags.iter().any(|t| t == "prompt:verbatim")
+}
+
+/// `perm[new_position] = original_index` for permutation `k` of `n` options.
+pub fn permutation(seed: u64, item_id: &str, k: u32, n: usize) -> Vec<usize> {
+    let shuffle = |mut state: u64| {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            state = splitmix(state);
+            let j = (state % (i as u64 + 1)) as usize;
+            p.swap(i, j);
+        }
+        p
+    };
+    let base = mix(seed, item_id);
+    if (k as usize) < n {
+        let mut p = shuffle(base);
+        p.rotate_left(k as usize);
+        p
+    } else {
+        shuffle(base ^ splitmix(k as u64))
+    }
+}
+
+/// Apply a permutation to a choice format and its reference: option texts move,
+/// labels stay in place (`A`, `B`, … keep their positions).
+pub fn permute(
+    format: &Format,
+    reference: Option<&Reference>,
+    perm: &[usize],
+) -> (Format, Option<Reference>) {
+    let Some(opts) = format.options() else {
+        return (format.clone(), reference.cloned());
+    };
+    let options: Vec<Choice> = perm
+        .iter()
+        .enumerate()
+        .map(|(pos, &orig)| Choice {
+            label: opts[pos].label.clone(),
+            text: opts[orig].text.clone(),
+        })
+        .collect();
+    let new_format = match format {
+        Format::SingleChoice { .. } => Format::SingleChoice { options },
+        Format::MultipleChoice { .. } => Format::MultipleChoice { options },
+        other => other.clone(),
+    };
+    let new_ref = reference.map(|r| match r {
+        Reference::Choice { answer } => {
+            let mut mapped: Vec<(usize, String)> = answer
+                .iter()
+                .filter_map(|l| {
+                    let orig = opts.iter().position(|o| &o.label == l)?;
+                    let pos = perm.iter().position(|&p| p == orig)?;
+                    Some((pos, opts[pos].label.clone()))
+                })
+                .collect();
+            mapped.sort();
+            Reference::Choice {
+                answer: mapped.into_iter().map(|(_, l)| l).collect(),
+            }
+        }
+        other => other.clone(),
+    });
+    (new_format, new_ref)
+}
+
+/// The instances of one item in a round.
+pub fn build_instances(
+    secret: &[u8],
+    round_id: &str,
+    item: &Item,
+    permutations: u32,
+    seed: u64,
+    source: &str,
+) -> Result<Vec<InstanceRow>> {
+    let count = if permutable(item) {
+        permutations.max(1)
+    } else {
+        1
+    };
+    let mut out = Vec::with_capacity(count as usize);
+    for k in 0..count {
+        let (format, reference) = if permutable(item) {
+            let n = item.format.options().map_or(0, <[Choice]>::len);
+            permute(
+                &item.format,
+                item.reference.as_ref(),
+                &permutation(seed, &item.id, k, n),
+            )
+        } else {
+            (item.format.clone(), item.reference.clone())
+        };
+        out.push(InstanceRow {
+            round_id: round_id.to_owned(),
+            instance_id: instance_id(secret, round_id, &item.id, k),
+            item_id: item.id.clone(),
+            item_version: item.version,
+            task: item.task.clone(),
+            permutation: k,
+            format: to_json(&format)?,
+            reference: reference.as_ref().map(to_json).transpose()?,
+            source: source.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| RoundError::Corrupt(e.to_string()))
+}
+
+/// The stored format and mapped reference of an instance.
+pub fn instance_parts(row: &InstanceRow) -> Result<(Format, Option<Reference>)> {
+    let bad = |e: String| RoundError::Corrupt(format!("instance {}: {e}", row.instance_id));
+    let format: Format = serde_json::from_str(&row.format).map_err(|e| bad(e.to_string()))?;
+    let reference = match &row.reference {
+        None => None,
+        Some(text) => {
+            let v: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+            Some(Reference::from_json(format.kind(), &v).map_err(|e| bad(e.to_string()))?)
+        }
+    };
+    Ok((format, reference))
+}
+
+/// The item as asked: the instance id, the permuted options, no reference, no provenance.
+pub fn instance_item(item: &Item, row: &InstanceRow) -> Result<Item> {
+    let (format, _) = instance_parts(row)?;
+    let mut it = item.clone();
+    it.id = row.instance_id.clone();
+    it.format = format;
+    it.reference = None;
+    it.provenance = Provenance {
+        source: "medbench round".into(),
+        ..Default::default()
+    };
+    it.specialties.clear();
+    it.difficulty = None;
+    Ok(it)
+}

@@ -1,0 +1,295 @@
+//! Scoring a round: each instance by its format's rule against the mapped key,
+//! then each item by permutation consistency (strict = the minimum over its
+//! permutations, i.e. right in every one for 0/1 scores; mean = their mean).
+//! Choice tasks count the strict score; other tasks have one instance, where
+//! both are equal. The run stores item-level scores under the real item ids, so
+//! it compares with live runs (`medbench compare`).
+
+use crate::instance::instance_parts;
+use crate::validate::{Issue, read_submission};
+use crate::{Result, RoundError, find_round};
+use medbench_core::{FormatKind, Item, item::sha256_hex};
+use medbench_eval::scoring::{Scored, results, scorer_id};
+use medbench_report::Results;
+use medbench_score::Outcome;
+use medbench_store::{Bank, InstanceRow, ResponseRow, RoundRow, ScoreRow, SqliteBank};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// The answer to one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text(String),
+    /// No row in the submission: counted as wrong.
+    Missing,
+    /// The live call failed for good: counted as an error (0).
+    Failed(String),
+}
+
+/// Strict and mean scores of a task over its items (0–100).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PermutationScore {
+    pub strict: f64,
+    pub mean: f64,
+    pub items: usize,
+    pub instances: usize,
+}
+
+/// A scored submission or live round run.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub run_id: String,
+    pub round_id: String,
+    pub results: Results,
+    pub issues: Vec<Issue>,
+    pub instances: usize,
+    pub answered: usize,
+    pub permutation: BTreeMap<String, PermutationScore>,
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Correct => "correct",
+        Outcome::Partial => "partial",
+        Outcome::Wrong => "wrong",
+        Outcome::Unparsed => "unparsed",
+    }
+}
+
+/// Load a round's instances and the items behind them.
+pub(crate) fn load_round(
+    bank: &SqliteBank,
+    key: &str,
+) -> Result<(RoundRow, Vec<InstanceRow>, HashMap<String, Item>)> {
+    let round = find_round(bank, key)?;
+    let instances = bank.round_instances(&round.id)?;
+    let mut items = HashMap::new();
+    for i in &instances {
+        if !items.contains_key(&i.item_id) {
+            let it = bank
+                .get_version(&i.item_id, i.item_version)?
+                .ok_or_else(|| {
+                    RoundError::Corrupt(format!("item {} v{} is gone", i.item_id, i.item_version))
+                })?;
+            items.insert(i.item_id.clone(), it);
+        }
+    }
+    Ok((round, instances, items))
+}
+
+/// Score answers to a round's instances into a finished run (`run_id` must be open).
+pub fn score_answers(
+    bank: &mut SqliteBank,
+    round: &RoundRow,
+    instances: &[InstanceRow],
+    items: &HashMap<String, Item>,
+    run_id: &str,
+    answers: &HashMap<String, Answer>,
+    seed: u64,
+) -> Result<(Results, BTreeMap<String, PermutationScore>)> {
+    // item id → (values, outcomes)
+    let mut per_item: BTreeMap<&str, Vec<(f64, &'static str)>> = BTreeMap::new();
+    for inst in instances {
+        let (format, reference) = instance_parts(inst)?;
+        let got = match (answers.get(&inst.instance_id), reference) {
+            (Some(Answer::Text(t)), Some(r)) => {
+                let s = medbench_score::score(&format, &r, t);
+                (s.value.clamp(0.0, 1.0), outcome_str(s.outcome))
+            }
+            (Some(Answer::Failed(_)), _) => (0.0, "error"),
+            (None | Some(Answer::Missing), _) => (0.0, "wrong"),
+            (Some(Answer::Text(_)), None) => (0.0, "error"),
+        };
+        per_item.entry(inst.item_id.as_str()).or_default().push(got);
+    }
+    let mut scored = Vec::new();
+    let mut perm: BTreeMap<String, (f64, f64, usize, usize)> = BTreeMap::new();
+    for (id, vals) in &per_item {
+        let item = &items[*id];
+        let kind = item.format_kind();
+        let strict = vals.iter().map(|v| v.0).fold(f64::INFINITY, f64::min);
+        let mean = vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64;
+        let choice = matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice);
+        let value = if choice { strict } else { mean };
+        let outcome = if vals.iter().all(|v| v.1 == "error") {
+            "error"
+        } else if vals.iter().all(|v| v.1 == "unparsed") {
+            "unparsed"
+        } else if value >= 1.0 {
+            "correct"
+        } else if value <= 0.0 {
+            "wrong"
+        } else {
+            "partial"
+        };
+        let p = perm.entry(item.task.clone()).or_default();
+        p.0 += strict;
+        p.1 += mean;
+        p.2 += 1;
+        p.3 += vals.len();
+        let scorer = if choice && vals.len() > 1 {
+            format!("{}+strict@{}", scorer_id(kind), vals.len())
+        } else {
+            scorer_id(kind)
+        };
+        scored.push(Scored {
+            row: ScoreRow {
+                run_id: run_id.to_owned(),
+                item_id: id.to_string(),
+                value,
+                outcome: outcome.into(),
+                parsed: None,
+                detail: Some(format!(
+                    "strict {strict:.3} · mean {mean:.3} over {} permutation(s)",
+                    vals.len()
+                )),
+                scorer,
+            },
+            item: item.clone(),
+        });
+    }
+    let permutation: BTreeMap<String, PermutationScore> = perm
+        .into_iter()
+        .map(|(t, (s, m, n, k))| {
+            (
+                t,
+                PermutationScore {
+                    strict: 100.0 * s / n as f64,
+                    mean: 100.0 * m / n as f64,
+                    items: n,
+                    instances: k,
+                },
+            )
+        })
+        .collect();
+    bank.put_scores(
+        run_id,
+        &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
+    )?;
+    let responses = bank.responses(run_id)?;
+    let mut res = results(run_id, &scored, &responses, seed);
+    res.manifest = json!({
+        "tool": "medbench",
+        "version": env!("CARGO_PKG_VERSION"),
+        "run_id": run_id,
+        "round": {"id": round.id, "name": round.name, "seed": round.seed, "params": serde_json::from_str::<serde_json::Value>(&round.params).unwrap_or_default()},
+        "instances": instances.len(),
+        "items": per_item.len(),
+        "scoring": "choice tasks: strict (an item counts only if right in every permutation); other tasks: mean",
+        "permutation": permutation,
+        "scorer_version": medbench_score::SCORER_VERSION,
+    });
+    Ok((res, permutation))
+}
+
+/// The item-level selection a round run records (what `compare` pairs on).
+pub(crate) fn selection(instances: &[InstanceRow]) -> Vec<(String, u32, String)> {
+    let mut sel: Vec<(String, u32, String)> = instances
+        .iter()
+        .map(|i| (i.item_id.clone(), i.item_version, i.task.clone()))
+        .collect();
+    sel.sort();
+    sel.dedup();
+    sel
+}
+
+/// Validate a filled export and score it into a run.
+pub fn submit(bank: &mut SqliteBank, round: &str, file: &Path, model: &str) -> Result<Submitted> {
+    if model.trim().is_empty() {
+        return Err(RoundError::Invalid(
+            "--model must name the model that answered".into(),
+        ));
+    }
+    let (round, instances, items) = load_round(bank, round)?;
+    let by_id: HashMap<&str, &InstanceRow> = instances
+        .iter()
+        .map(|i| (i.instance_id.as_str(), i))
+        .collect();
+    let sub = read_submission(file, &by_id)?;
+    if sub.answers.is_empty() {
+        let first = sub
+            .issues
+            .first()
+            .map(|i| format!(": first problem: {i}"))
+            .unwrap_or_default();
+        return Err(RoundError::Invalid(format!(
+            "{} has no usable answer for round {}{first}",
+            file.display(),
+            round.id
+        )));
+    }
+    let run_id = format!(
+        "run-{}",
+        &sha256_hex(format!("{}\u{1f}{model}\u{1f}{}", round.id, sub.hash).as_bytes())[..12]
+    );
+    let spec = json!({"model": model, "round": round.id, "submission": sub.hash, "file": file.display().to_string()});
+    let started = medbench_eval::now();
+    bank.open_run(
+        &run_id,
+        model,
+        &spec.to_string(),
+        &started,
+        &selection(&instances),
+    )?;
+    let rows: Vec<ResponseRow> = sub
+        .answers
+        .iter()
+        .map(|(id, text)| ResponseRow {
+            run_id: run_id.clone(),
+            item_id: id.clone(),
+            request_hash: format!("submission:{run_id}:{id}"),
+            request: json!({"submission": sub.hash}).to_string(),
+            text: Some(text.clone()),
+            tool_calls: None,
+            error_kind: None,
+            error: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            latency_ms: 0,
+            attempts: 0,
+            cached: true,
+            at: started.clone(),
+        })
+        .collect();
+    bank.put_responses(&rows)?;
+    let answers: HashMap<String, Answer> = sub
+        .answers
+        .iter()
+        .map(|(k, v)| (k.clone(), Answer::Text(v.clone())))
+        .collect();
+    let (mut res, permutation) = score_answers(
+        bank, &round, &instances, &items, &run_id, &answers, round.seed,
+    )?;
+    res.model = medbench_report::ModelInfo {
+        name: model.to_owned(),
+        provider: "submission".into(),
+        base_url: None,
+    };
+    res.started_at = started;
+    let finished = medbench_eval::now();
+    res.finished_at = Some(finished.clone());
+    if let Some(m) = res.manifest.as_object_mut() {
+        m.insert("submission".into(), json!({"sha256": sub.hash, "files": sub.files, "rows": sub.rows, "issues": sub.issues.len()}));
+        m.insert(
+            "model".into(),
+            json!({"name": model, "provider": "submission"}),
+        );
+    }
+    bank.finish_run(
+        &run_id,
+        &finished,
+        &res.manifest.to_string(),
+        &medbench_report::to_json(&res),
+    )?;
+    Ok(Submitted {
+        run_id,
+        round_id: round.id,
+        results: res,
+        issues: sub.issues,
+        instances: instances.len(),
+        answered: sub.answers.len(),
+        permutation,
+    })
+}
