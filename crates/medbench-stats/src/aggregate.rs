@@ -2,7 +2,7 @@
 
 use crate::hierarchy::Hierarchy;
 use crate::resample::{check_level, percentile_interval, resampled_sum, rng, sum};
-use crate::{DEFAULT_LEVEL, Interval};
+use crate::{DEFAULT_LEVEL, Interval, mean_ci};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -161,12 +161,14 @@ pub fn aggregate(items: &[ItemScore], resamples: usize, seed: u64) -> Aggregate 
 /// [`Aggregate::specialties`]).
 ///
 /// CIs come from one stratified bootstrap: each replicate redraws, with
-/// replacement, the items of every stratum (a task, or a (task, specialty)
-/// cell when the task's items carry specialties, so that the specialty mix
-/// of each task stays as designed), keeps every stratum's size, recomputes the
-/// whole hierarchy, and the `level` percentile interval is taken per node.
-/// Every level's CI is therefore consistent with the hierarchy. One
-/// `ChaCha8Rng` seeded with `seed` feeds all strata in a fixed order.
+/// replacement, the items of every task (the strata), keeps every task's
+/// size, recomputes the whole hierarchy, and the `level` percentile interval
+/// is taken per node. Every level's CI is therefore consistent with the
+/// hierarchy. One `ChaCha8Rng` seeded with `seed` feeds all tasks in a fixed
+/// order. Specialties are a side view: each gets its own percentile bootstrap
+/// over its pooled items ([`mean_ci`]), seeded from `seed` and its name.
+/// (Stratifying tasks by specialty would leave one item per stratum in small
+/// tasks, and a stratum of one never varies: the interval would collapse.)
 ///
 /// Empty tasks cannot occur (a task exists through its items); empty input
 /// gives empty maps and [`Node::EMPTY`] overall. Items are ordered by key
@@ -181,7 +183,21 @@ pub fn try_aggregate(
     level: f64,
 ) -> Result<Aggregate, StatsError> {
     check_level(level);
-    let h = Hierarchy::build(items)?;
+    // Tasks are the strata; specialties are scored separately below.
+    let plain: Vec<ItemScore> = items
+        .iter()
+        .map(|i| ItemScore {
+            specialty: None,
+            ..i.clone()
+        })
+        .collect();
+    let h = Hierarchy::build(&plain)?;
+    let mut by_specialty: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for i in items {
+        if let Some(s) = &i.specialty {
+            by_specialty.entry(s).or_default().push(i.value);
+        }
+    }
     let nodes = h.node_count();
     let mut task_sum = vec![0.0; h.task_n.len()];
     let mut spec_sum = vec![0.0; h.spec_n.len()];
@@ -225,7 +241,25 @@ pub fn try_aggregate(
     let tasks = named(&h.tasks, |i| node(t + i, h.task_n[i]));
     let dimensions = named(&h.dims, |i| node(d + i, h.dim_n[i]));
     let tracks = named(&h.tracks, |i| node(k + i, h.track_n[i]));
-    let specialties = named(&h.specs, |i| node(s + i, h.spec_n[i]));
+    debug_assert!(h.specs.is_empty() && s == nodes - 1);
+    let specialties = by_specialty
+        .into_iter()
+        .map(|(name, values)| {
+            let salt = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            });
+            let (score, ci) = mean_ci(&values, resamples, seed ^ salt, level);
+            (
+                name.to_owned(),
+                Node {
+                    score,
+                    ci_low: ci.low,
+                    ci_high: ci.high,
+                    n: values.len(),
+                },
+            )
+        })
+        .collect();
     let total = h.values.len();
     let overall = if h.tracks.is_empty() {
         Node::EMPTY

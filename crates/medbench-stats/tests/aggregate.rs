@@ -248,3 +248,32 @@ fn bad_input_is_rejected_with_the_reason() {
 fn aggregate_panics_on_invalid_values() {
     aggregate(&[ItemScore::new("t", "d", "llm", "i", -0.1)], 10, 1);
 }
+
+/// A small task whose items each carry their own specialty still gets a real interval:
+/// resampling happens within the task, not within one-item (task, specialty) cells.
+#[test]
+fn unique_specialties_do_not_collapse_a_task_interval() {
+    let items: Vec<ItemScore> = (0..6)
+        .map(|i| {
+            ItemScore::new(
+                "Exam",
+                "knowledge_qa",
+                "llm",
+                &format!("q{i}"),
+                if i == 0 { 1.0 } else { 0.0 },
+            )
+            .with_specialty(&format!("sp{i}"))
+        })
+        .collect();
+    let a = aggregate(&items, 2000, 3);
+    let t = &a.tasks["Exam"];
+    assert!((t.score - 100.0 / 6.0).abs() < 1e-9);
+    assert_eq!(t.ci_low, 0.0, "resamples without the one right item exist");
+    assert!(
+        t.ci_high >= 50.0,
+        "and resamples with it twice or more: {}",
+        t.ci_high
+    );
+    assert_eq!(a.specialties["sp0"].score, 100.0);
+    assert_eq!(a.specialties["sp0"].n, 1);
+}
