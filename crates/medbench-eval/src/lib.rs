@@ -186,8 +186,8 @@ pub fn evaluate(
         &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
     )?;
     lap("score");
-    let responses = bank.responses(&run_id)?;
-    let mut results = scoring::results(&run_id, &scored, &responses, opts.seed);
+    let usage = bank.run_usage(&run_id)?;
+    let mut results = scoring::results(&run_id, &scored, usage, opts.seed);
     lap("aggregate");
     let finished = pipeline::now();
     results.model = medbench_report::ModelInfo {
@@ -235,8 +235,8 @@ pub fn evaluate(
         "started_at": run.started_at,
         "finished_at": finished,
         "usage": results.usage,
-        "cache_hits": responses.iter().filter(|r| r.cached).count(),
-        "attempts": responses.iter().map(|r| r.attempts as u64).sum::<u64>(),
+        "cache_hits": usage.cache_hits,
+        "attempts": usage.attempts,
     });
     let results_json = medbench_report::to_json(&results);
     bank.finish_run(

@@ -1,15 +1,15 @@
 //! Scoring stored responses and aggregating them into `Results`.
 //! Reads only the bank and the stored responses: re-scoring never asks a model.
 
-use anyhow::{Context, Result};
-use medbench_core::{FormatKind, Item, Taxonomy};
+use anyhow::Result;
+use medbench_core::{Dimension, FormatKind, Item, Taxonomy, Track};
 use medbench_report::{
     DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult, Usage,
 };
 use medbench_score::{Outcome, SCORER_VERSION};
 use medbench_stats::{ItemScore, Node, aggregate};
-use medbench_store::{Bank, ResponseRow, ScoreRow, SqliteBank};
-use std::collections::{BTreeMap, HashMap};
+use medbench_store::{ResponseRow, RunUsage, ScoreRow, SqliteBank};
+use std::collections::BTreeMap;
 
 /// Bootstrap resamples for every interval in a report.
 pub const RESAMPLES: usize = 1000;
@@ -32,46 +32,71 @@ pub fn answer_text(r: &ResponseRow) -> String {
     }
 }
 
+/// What aggregation needs to know about an item (not the item itself: a
+/// 100,000-item run must not hold 100,000 items in memory).
+#[derive(Debug, Clone)]
+pub struct ItemMeta {
+    pub id: String,
+    pub task: String,
+    pub task_version: u32,
+    pub track: Track,
+    pub dimension: Dimension,
+    pub kind: FormatKind,
+    /// The first specialty code, if any.
+    pub specialty: Option<String>,
+}
+
+impl From<&Item> for ItemMeta {
+    fn from(i: &Item) -> Self {
+        ItemMeta {
+            id: i.id.clone(),
+            task: i.task.clone(),
+            task_version: i.task_version,
+            track: i.track,
+            dimension: i.dimension,
+            kind: i.format_kind(),
+            specialty: i.specialties.first().cloned(),
+        }
+    }
+}
+
 /// One scored item with what aggregation needs.
 pub struct Scored {
     pub row: ScoreRow,
-    pub item: Item,
+    pub item: ItemMeta,
 }
 
-/// Score every item of a run from its stored response.
+/// Score every item of a run from its stored response, streaming: one item in memory at a time.
 pub fn score_run(bank: &SqliteBank, run_id: &str) -> Result<Vec<Scored>> {
-    let responses: HashMap<String, ResponseRow> = bank
-        .responses(run_id)?
-        .into_iter()
-        .map(|r| (r.item_id.clone(), r))
-        .collect();
     let mut out = Vec::new();
-    for (id, version, _task) in bank.run_items(run_id)? {
-        let item = bank
-            .get_version(&id, version)?
-            .with_context(|| format!("item {id} v{version} is gone from the bank"))?;
+    bank.for_each_run_item(run_id, &mut |item, answer| {
         let kind = item.format_kind();
         let mut row = ScoreRow {
             run_id: run_id.to_owned(),
-            item_id: id.clone(),
+            item_id: item.id.clone(),
             value: 0.0,
             outcome: "error".into(),
             parsed: None,
             detail: None,
             scorer: scorer_id(kind),
         };
-        match (responses.get(&id), &item.reference) {
+        match (&answer, &item.reference) {
             (None, _) => row.detail = Some("not asked yet".into()),
-            (Some(r), _) if r.error_kind.is_some() => {
+            (Some(a), _) if a.error_kind.is_some() => {
                 row.detail = Some(format!(
                     "{}: {}",
-                    r.error_kind.as_deref().unwrap_or(""),
-                    r.error.as_deref().unwrap_or("")
+                    a.error_kind.as_deref().unwrap_or(""),
+                    a.error.as_deref().unwrap_or("")
                 ));
             }
             (Some(_), None) => row.detail = Some("blind item: no reference".into()),
-            (Some(r), Some(reference)) => {
-                let s = medbench_score::score(&item.format, reference, &answer_text(r));
+            (Some(a), Some(reference)) => {
+                let text = match (&a.tool_calls, &a.text) {
+                    (Some(calls), _) => calls.as_str(),
+                    (None, Some(t)) => t.as_str(),
+                    (None, None) => "",
+                };
+                let s = medbench_score::score(&item.format, reference, text);
                 row.value = s.value.clamp(0.0, 1.0);
                 row.outcome = match s.outcome {
                     Outcome::Correct => "correct",
@@ -84,8 +109,12 @@ pub fn score_run(bank: &SqliteBank, run_id: &str) -> Result<Vec<Scored>> {
                 row.detail = s.detail;
             }
         }
-        out.push(Scored { row, item });
-    }
+        out.push(Scored {
+            row,
+            item: ItemMeta::from(&item),
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -99,8 +128,8 @@ fn stat(n: &Node) -> Stat {
 }
 
 /// The specialty an item counts under in breakdowns: its first one, by primary department.
-fn specialty_of(item: &Item, tax: &Taxonomy) -> Option<String> {
-    let code = item.specialties.first()?;
+fn specialty_of(item: &ItemMeta, tax: &Taxonomy) -> Option<String> {
+    let code = item.specialty.as_ref()?;
     let primary = code.split('.').next().unwrap_or(code);
     Some(
         tax.get(primary)
@@ -110,7 +139,7 @@ fn specialty_of(item: &Item, tax: &Taxonomy) -> Option<String> {
 }
 
 /// Aggregate scored items into results (everything but model, times, usage and manifest).
-pub fn results(run_id: &str, scored: &[Scored], responses: &[ResponseRow], seed: u64) -> Results {
+pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> Results {
     let tax = Taxonomy::builtin();
     let items: Vec<ItemScore> = scored
         .iter()
@@ -136,7 +165,7 @@ pub fn results(run_id: &str, scored: &[Scored], responses: &[ResponseRow], seed:
             .or_insert_with(|| TaskResult {
                 track: s.item.track.to_string(),
                 dimension: s.item.dimension.to_string(),
-                format: s.item.format_kind().to_string(),
+                format: s.item.kind.to_string(),
                 stat: stat(&agg.tasks[&s.item.task]),
                 correct: 0,
                 partial: 0,
@@ -206,16 +235,8 @@ pub fn results(run_id: &str, scored: &[Scored], responses: &[ResponseRow], seed:
         blind_skipped: 0,
     };
     let usage = Usage {
-        prompt_tokens: responses
-            .iter()
-            .filter(|r| !r.cached)
-            .filter_map(|r| r.prompt_tokens)
-            .sum(),
-        completion_tokens: responses
-            .iter()
-            .filter(|r| !r.cached)
-            .filter_map(|r| r.completion_tokens)
-            .sum(),
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
         cost_usd: None,
     };
     Results {

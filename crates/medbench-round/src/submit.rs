@@ -9,7 +9,7 @@ use crate::instance::instance_parts;
 use crate::validate::{Issue, read_submission};
 use crate::{Result, RoundError, find_round};
 use medbench_core::{FormatKind, Item, item::sha256_hex};
-use medbench_eval::scoring::{Scored, results, scorer_id};
+use medbench_eval::scoring::{ItemMeta, Scored, results, scorer_id};
 use medbench_report::Results;
 use medbench_score::Outcome;
 use medbench_store::{Bank, InstanceRow, ResponseRow, RoundRow, ScoreRow, SqliteBank};
@@ -147,7 +147,7 @@ pub fn score_answers(
                 )),
                 scorer,
             },
-            item: item.clone(),
+            item: ItemMeta::from(item),
         });
     }
     let permutation: BTreeMap<String, PermutationScore> = perm
@@ -168,8 +168,8 @@ pub fn score_answers(
         run_id,
         &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
     )?;
-    let responses = bank.responses(run_id)?;
-    let mut res = results(run_id, &scored, &responses, seed);
+    let usage = bank.run_usage(run_id)?;
+    let mut res = results(run_id, &scored, usage, seed);
     res.manifest = json!({
         "tool": "medbench",
         "version": env!("CARGO_PKG_VERSION"),

@@ -17,7 +17,7 @@ mod stats;
 
 pub use rounds::{Candidate, Exposure, InstanceRow, RoundRow};
 pub use row::{ItemRow, RowError};
-pub use runs::{CachedAnswer, ResponseRow, RunRow, ScoreRow};
+pub use runs::{CachedAnswer, ResponseRow, RunRow, RunUsage, ScoreRow, StoredAnswer};
 pub use sqlite::SqliteBank;
 pub use stats::{BankStats, Count};
 

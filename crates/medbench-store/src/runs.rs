@@ -359,3 +359,84 @@ impl SqliteBank {
         Ok(())
     }
 }
+
+/// What a run stored for one item, without the (large) rendered request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnswer {
+    pub text: Option<String>,
+    pub tool_calls: Option<String>,
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Token and call totals of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunUsage {
+    /// Prompt tokens of calls actually made (cache hits excluded).
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cache_hits: u64,
+    pub attempts: u64,
+}
+
+impl SqliteBank {
+    /// Visit every item of a run (at the version the run selected) with its stored
+    /// answer, one at a time, in item order: memory does not grow with the run.
+    pub fn for_each_run_item(
+        &self,
+        run_id: &str,
+        f: &mut dyn FnMut(medbench_core::Item, Option<StoredAnswer>) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self.conn.prepare(
+            "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
+             FROM run_items ri
+             JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
+             LEFT JOIN responses r ON r.run_id = ri.run_id AND r.item_id = ri.item_id
+             WHERE ri.run_id = ?1 ORDER BY ri.item_id",
+        )?;
+        let mut rows = st.query([run_id])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let version: u32 = r.get(1)?;
+            let body: String = r.get(2)?;
+            let item = crate::ItemRow::decode(&body, version, "approved").map_err(|e| {
+                StoreError::Corrupt {
+                    id: id.clone(),
+                    version,
+                    message: e.0,
+                }
+            })?;
+            let answered: Option<String> = r.get(3)?;
+            let answer = match answered {
+                None => None,
+                Some(_) => Some(StoredAnswer {
+                    text: r.get(4)?,
+                    tool_calls: r.get(5)?,
+                    error_kind: r.get(6)?,
+                    error: r.get(7)?,
+                }),
+            };
+            f(item, answer)?;
+        }
+        Ok(())
+    }
+
+    /// Token and call totals of a run, summed in the database.
+    pub fn run_usage(&self, run_id: &str) -> Result<RunUsage> {
+        Ok(self.conn.query_row(
+            "SELECT IFNULL(SUM(CASE WHEN cached = 0 THEN prompt_tokens END), 0),
+                    IFNULL(SUM(CASE WHEN cached = 0 THEN completion_tokens END), 0),
+                    IFNULL(SUM(cached), 0), IFNULL(SUM(attempts), 0)
+             FROM responses WHERE run_id = ?1",
+            [run_id],
+            |r| {
+                Ok(RunUsage {
+                    prompt_tokens: r.get::<_, i64>(0)? as u64,
+                    completion_tokens: r.get::<_, i64>(1)? as u64,
+                    cache_hits: r.get::<_, i64>(2)? as u64,
+                    attempts: r.get::<_, i64>(3)? as u64,
+                })
+            },
+        )?)
+    }
+}

@@ -193,3 +193,33 @@ fn kept_counts_match_a_full_recount_after_edits() {
         "incremental counts equal a recount"
     );
 }
+
+fn journal_mode(bank: &SqliteBank) -> String {
+    bank.connection()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn imports_return_the_bank_to_wal_after_commit_and_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.db");
+    let path = path.to_str().unwrap();
+    let mut bank = SqliteBank::open(path).unwrap();
+    assert_eq!(journal_mode(&bank), "wal");
+    put_all(&mut bank, &[item("T/1", "q1", "03")]);
+    assert_eq!(journal_mode(&bank), "wal", "after a commit");
+    {
+        let mut s = bank.begin_import("abandoned").unwrap();
+        s.put(&ItemRow::prepare(&item("T/2", "q2", "03")), "x:1")
+            .unwrap();
+    }
+    assert_eq!(journal_mode(&bank), "wal", "after a rollback");
+    assert!(bank.get("T/2").unwrap().is_none());
+    // With a reader holding the bank open, the import still happens (in WAL mode).
+    let reader = SqliteBank::open(path).unwrap();
+    assert_eq!(reader.get("T/1").unwrap().unwrap().question, "q1");
+    put_all(&mut bank, &[item("T/3", "q3", "03")]);
+    assert_eq!(reader.get("T/3").unwrap().unwrap().question, "q3");
+    assert_eq!(journal_mode(&bank), "wal");
+}
