@@ -167,7 +167,8 @@
         splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11 } },
       yAxis: { type: "category", data: h.y, splitArea: { show: true }, inverse: true,
         axisLabel: { fontSize: 11, width: 160, overflow: "truncate" } },
-      visualMap: { min: 0, max: 100, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+      // Cells are [x, y, score, n]: colour by the score (dimension 2), not the last value.
+      visualMap: { dimension: 2, min: 0, max: 100, calculable: true, orient: "horizontal", left: "center", bottom: 0,
         itemHeight: 200, inRange: { color: ["#d73027", "#fee08b", "#1a9850"] }, text: ["100", "0"] },
       series: [{ type: "heatmap", data: h.cells, label: { show: true, fontSize: 11, formatter: function (p) { return f1(p.data[2]); } },
         emphasis: { itemStyle: { shadowBlur: 6, shadowColor: "rgba(0,0,0,.3)" } } }]

@@ -1,0 +1,90 @@
+//! What a reader of results.json, results.csv and report.html would notice.
+
+use medbench_report::{from_json, to_csv, to_html, to_json};
+
+fn sample() -> medbench_report::Results {
+    medbench_report::sample::demo("test-model")
+}
+
+#[test]
+fn json_round_trips_and_checks_its_schema() {
+    let r = sample();
+    assert!(r.check().is_empty(), "{:?}", r.check());
+    let back = from_json(&to_json(&r)).unwrap();
+    assert_eq!(back, r);
+    let wrong = to_json(&r).replace("medbench.results/1", "medbench.results/9");
+    assert!(
+        from_json(&wrong)
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported schema")
+    );
+}
+
+#[test]
+fn csv_has_one_row_per_task_and_quotes_awkward_names() {
+    let mut r = sample();
+    let first = r.tasks.keys().next().unwrap().clone();
+    let t = r.tasks.remove(&first).unwrap();
+    r.tasks.insert("Odd, \"quoted\" task".into(), t);
+    let csv = to_csv(&r);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines.len(),
+        r.tasks.len() + 1,
+        "header plus one row per task"
+    );
+    assert!(
+        lines[0].starts_with("run_id,model,track,dimension,task,format,score,ci_low,ci_high,n"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        csv.contains("\"Odd, \"\"quoted\"\" task\""),
+        "RFC 4180 quoting:\n{csv}"
+    );
+}
+
+#[test]
+fn html_is_self_contained_with_charts_tables_and_escaped_text() {
+    let mut r = sample();
+    r.model.name = "<script>alert(1)</script>".into();
+    let html = to_html(&r);
+    assert!(
+        html.contains("Licensed to the Apache Software Foundation"),
+        "ECharts inlined"
+    );
+    assert!(
+        !html.contains("src=\"http"),
+        "nothing fetched from the network"
+    );
+    for id in ["chart-tasks", "chart-heat"] {
+        assert!(html.contains(id), "missing chart container {id}");
+    }
+    for task in r.tasks.keys() {
+        assert!(html.contains(task.as_str()), "missing task {task}");
+    }
+    // minijinja escapes `/` too: `&lt;script&gt;alert(1)&lt;&#x2f;script&gt;`.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;"),
+        "model name escaped in the page"
+    );
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "the raw name never appears"
+    );
+    assert!(
+        html.contains(&format!("{:.1}", r.overall.score)),
+        "overall score to one decimal"
+    );
+}
+
+#[test]
+fn html_without_specialties_or_heat_map_still_renders() {
+    let mut r = sample();
+    r.specialties.clear();
+    r.heatmap.clear();
+    let html = to_html(&r);
+    assert!(html.contains("</html>"));
+    assert!(r.tasks.keys().all(|t| html.contains(t.as_str())));
+}
