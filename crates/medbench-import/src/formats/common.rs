@@ -154,6 +154,43 @@ pub fn parse_options(text: &str) -> Option<Vec<Choice>> {
     None
 }
 
+/// Read a JSONL source row by row as `T`. Encoding problems, JSON syntax errors and
+/// rows of the wrong shape go to the sink as rejects (naming line and field); `f`
+/// gets every row that parsed, with its line and the sink.
+pub fn json_lines<T: serde::de::DeserializeOwned>(
+    reader: impl std::io::Read,
+    display: &str,
+    sink: &mut super::Sink<'_>,
+    mut f: impl FnMut(&Line, T, &mut super::Sink<'_>),
+) {
+    for line in crate::lines::Lines::new(reader, display) {
+        let line = match line {
+            Ok(l) => l,
+            Err(r) => {
+                sink(Err(r));
+                continue;
+            }
+        };
+        // The plain parser is fast; the path-tracking one runs only to explain a failure.
+        match serde_json::from_str::<T>(&line.text) {
+            Ok(row) => f(&line, row, sink),
+            Err(plain) => {
+                let de = &mut serde_json::Deserializer::from_str(&line.text);
+                let reject = match serde_path_to_error::deserialize::<_, T>(de) {
+                    Err(e) => json_reject(display, &line, e),
+                    Ok(_) => Reject::at(
+                        display,
+                        line.number,
+                        None,
+                        format!("invalid record: {plain}"),
+                    ),
+                };
+                sink(Err(reject));
+            }
+        }
+    }
+}
+
 /// The parts of a single-choice knowledge question from a published data set.
 pub struct ChoiceQuestion {
     pub task: String,

@@ -1,8 +1,7 @@
 //! HealthBench JSONL: a conversation and rubric criteria with signed points.
 
-use super::common::{emit, json_reject, task_name};
+use super::common::{emit, json_lines, task_name};
 use super::{Context, Sink, guess_language};
-use crate::lines::Lines;
 use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::{
@@ -45,22 +44,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let SourceFile {
         display, reader, ..
     } = src;
-    for line in Lines::new(reader, &display) {
-        let line = match line {
-            Ok(l) => l,
-            Err(r) => {
-                sink(Err(r));
-                continue;
-            }
-        };
-        let de = &mut serde_json::Deserializer::from_str(&line.text);
-        let mut row: Row = match serde_path_to_error::deserialize(de) {
-            Ok(r) => r,
-            Err(e) => {
-                sink(Err(json_reject(&display, &line, e)));
-                continue;
-            }
-        };
+    json_lines(reader, &display, sink, |line, mut row: Row, sink| {
         let Some(last) = row.prompt.pop() else {
             sink(Err(Reject::at(
                 &display,
@@ -68,7 +52,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 Some("prompt"),
                 "empty conversation",
             )));
-            continue;
+            return;
         };
         if last.role != "user" {
             sink(Err(Reject::at(
@@ -77,7 +61,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 Some("prompt"),
                 format!("the last turn is `{}`, expected `user`", last.role),
             )));
-            continue;
+            return;
         }
         let mut tags = row.example_tags.clone();
         tags.extend(row.canary.map(|c| format!("canary:{c}")));
@@ -111,5 +95,5 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             tags,
         };
         emit(item, line.number, &display, ctx, sink);
-    }
+    });
 }

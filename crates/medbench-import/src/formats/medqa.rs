@@ -1,8 +1,7 @@
 //! MedQA (`options` dict + `answer_idx`) and MedMCQA (`opa`..`opd`, 1-based `cop`).
 
-use super::common::{ChoiceQuestion, choice_item, emit, json_reject, task_name};
+use super::common::{ChoiceQuestion, choice_item, emit, json_lines, task_name};
 use super::{Context, Sink};
-use crate::lines::Lines;
 use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::Choice;
@@ -24,22 +23,7 @@ pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let SourceFile {
         display, reader, ..
     } = src;
-    for line in Lines::new(reader, &display) {
-        let line = match line {
-            Ok(l) => l,
-            Err(r) => {
-                sink(Err(r));
-                continue;
-            }
-        };
-        let de = &mut serde_json::Deserializer::from_str(&line.text);
-        let row: MedQaRow = match serde_path_to_error::deserialize(de) {
-            Ok(r) => r,
-            Err(e) => {
-                sink(Err(json_reject(&display, &line, e)));
-                continue;
-            }
-        };
+    json_lines(reader, &display, sink, |line, row: MedQaRow, sink| {
         let options = row
             .options
             .into_iter()
@@ -65,7 +49,7 @@ pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             ctx,
         );
         emit(item, line.number, &display, ctx, sink);
-    }
+    });
 }
 
 #[derive(Deserialize)]
@@ -88,22 +72,7 @@ pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let SourceFile {
         display, reader, ..
     } = src;
-    for line in Lines::new(reader, &display) {
-        let line = match line {
-            Ok(l) => l,
-            Err(r) => {
-                sink(Err(r));
-                continue;
-            }
-        };
-        let de = &mut serde_json::Deserializer::from_str(&line.text);
-        let row: MedMcqaRow = match serde_path_to_error::deserialize(de) {
-            Ok(r) => r,
-            Err(e) => {
-                sink(Err(json_reject(&display, &line, e)));
-                continue;
-            }
-        };
+    json_lines(reader, &display, sink, |line, row: MedMcqaRow, sink| {
         if !(1..=4).contains(&row.cop) {
             sink(Err(Reject::at(
                 &display,
@@ -111,7 +80,7 @@ pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 Some("cop"),
                 format!("{} is not 1–4 (1 = opa … 4 = opd)", row.cop),
             )));
-            continue;
+            return;
         }
         let options = [
             ("A", row.opa),
@@ -151,5 +120,5 @@ pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             ctx,
         );
         emit(item, line.number, &display, ctx, sink);
-    }
+    });
 }

@@ -1,8 +1,7 @@
 //! Our own JSONL: one `medbench_core::Item` per line (docs/item-format.md).
 
-use super::common::{finish, json_reject};
+use super::common::{finish, json_lines};
 use super::{Context, MediaBlob, Sink};
-use crate::lines::Lines;
 use crate::source::SourceFile;
 use medbench_core::Item;
 use medbench_core::item::sha256_hex;
@@ -14,30 +13,12 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         mut media,
         ..
     } = src;
-    for line in Lines::new(reader, &display) {
-        let line = match line {
-            Ok(l) => l,
-            Err(r) => {
-                sink(Err(r));
-                continue;
-            }
-        };
-        // The plain parser is fast; the path-tracking one runs only to explain a failure.
-        let item: Item = match serde_json::from_str(&line.text) {
-            Ok(i) => i,
-            Err(_) => {
-                let de = &mut serde_json::Deserializer::from_str(&line.text);
-                let e = serde_path_to_error::deserialize::<_, Item>(de)
-                    .expect_err("the same text fails again");
-                sink(Err(json_reject(&display, &line, e)));
-                continue;
-            }
-        };
+    json_lines(reader, &display, sink, |line, item: Item, sink| {
         let mut unit = match finish(item, line.number, &display, ctx) {
             Ok(u) => u,
             Err(rs) => {
                 rs.into_iter().for_each(|r| sink(Err(r)));
-                continue;
+                return;
             }
         };
         let mut bad = false;
@@ -70,5 +51,5 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         if !bad {
             sink(Ok(unit));
         }
-    }
+    });
 }

@@ -4,9 +4,8 @@
 //! `answer` makes the item blind. The official files repeat an id once per
 //! option permutation, so the k-th repeat (k ≥ 2) of an id gets `.k` appended.
 
-use super::common::{finish, load_media, parse_options};
+use super::common::{finish, json_lines, load_media, parse_options};
 use super::{Context, Sink};
-use crate::lines::Lines;
 use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::{
@@ -49,23 +48,8 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         ..
     } = src;
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    for line in Lines::new(reader, &display) {
-        let line = match line {
-            Ok(l) => l,
-            Err(r) => {
-                sink(Err(r));
-                continue;
-            }
-        };
+    json_lines(reader, &display, sink, |line, row: Row, sink| {
         let at = |field: &str, msg: String| Reject::at(&display, line.number, Some(field), msg);
-        let de = &mut serde_json::Deserializer::from_str(&line.text);
-        let row: Row = match serde_path_to_error::deserialize(de) {
-            Ok(r) => r,
-            Err(e) => {
-                sink(Err(super::common::json_reject(&display, &line, e)));
-                continue;
-            }
-        };
         let Some(task) = ctx
             .catalog
             .lookup(&row.other.source)
@@ -78,7 +62,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                     row.other.source
                 ),
             )));
-            continue;
+            return;
         };
         let local = match &row.other.id {
             Value::String(s) if !s.is_empty() => s.clone(),
@@ -88,7 +72,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                     "other.id",
                     "expected a number or a non-empty string".into(),
                 )));
-                continue;
+                return;
             }
         };
         let k = seen.entry((task.name.clone(), local.clone())).or_insert(0);
@@ -102,7 +86,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             Ok(f) => f,
             Err(m) => {
                 sink(Err(at("question", m)));
-                continue;
+                return;
             }
         };
         let answer = match &row.answer {
@@ -117,7 +101,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 Ok(r) => Some(r),
                 Err(m) => {
                     sink(Err(at("answer", m)));
-                    continue;
+                    return;
                 }
             }
         };
@@ -142,7 +126,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             }
         }
         if media_bad {
-            continue;
+            return;
         }
         let item = Item {
             id: format!("{}/{}", task.name, local),
@@ -177,7 +161,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             }
             Err(rs) => rs.into_iter().for_each(|r| sink(Err(r))),
         }
-    }
+    });
 }
 
 /// The format of a v4 task, with what can be read from the question text.
