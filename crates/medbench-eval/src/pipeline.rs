@@ -7,7 +7,7 @@ use crate::answer::Answerer;
 use crate::render::{Renderer, stored_form};
 use anyhow::{Context, Result};
 use medbench_core::Item;
-use medbench_provider::{ChatRequest, Provider, Sampling, request_hash};
+use medbench_provider::{ChatRequest, Provider, Sampling};
 use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -208,7 +208,9 @@ fn produce(
             }
         };
         let stored = stored_form(&request);
-        let hash = request_hash(ctx.endpoint, &request);
+        // The stored form is deterministic and holds everything that decides the answer
+        // (model, messages with media hashes, tools, sampling): hash it, not a second encoding.
+        let hash = medbench_core::item::sha256_hex(format!("{}\n{stored}", ctx.endpoint).as_bytes());
         if let Some(answer) = ctx.answerer.offline(&item) {
             let mut r = row(ctx, id, &hash, stored);
             match answer {
