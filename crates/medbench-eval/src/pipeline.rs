@@ -210,7 +210,8 @@ fn produce(
         let stored = stored_form(&request);
         // The stored form is deterministic and holds everything that decides the answer
         // (model, messages with media hashes, tools, sampling): hash it, not a second encoding.
-        let hash = medbench_core::item::sha256_hex(format!("{}\n{stored}", ctx.endpoint).as_bytes());
+        let hash =
+            medbench_core::item::sha256_hex(format!("{}\n{stored}", ctx.endpoint).as_bytes());
         if let Some(answer) = ctx.answerer.offline(&item) {
             let mut r = row(ctx, id, &hash, stored);
             match answer {

@@ -245,6 +245,30 @@ struct Head {
     key: CountKey,
 }
 
+/// The 15 values of an `items` row, in column order (`?1` … `?15` of the insert and
+/// the update). A macro, not a function, so the hot import path allocates nothing.
+macro_rules! head_params {
+    ($row:expr, $version:expr, $import_id:expr, $origin:expr) => {
+        params![
+            $row.id,
+            $version,
+            $row.task,
+            $row.track,
+            $row.dimension,
+            $row.language,
+            $row.format,
+            $row.specialty,
+            $row.specialty2,
+            $row.review,
+            $row.difficulty,
+            $row.blind,
+            $row.content_hash,
+            $import_id,
+            $origin
+        ]
+    };
+}
+
 impl SqliteImport<'_> {
     fn insert_version(&self, row: &ItemRow, version: u32) -> Result<()> {
         self.tx
@@ -268,23 +292,7 @@ impl ImportSession for SqliteImport<'_> {
                                     review, difficulty, blind, content_hash, import_id, origin)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
-            .execute(params![
-                row.id,
-                version,
-                row.task,
-                row.track,
-                row.dimension,
-                row.language,
-                row.format,
-                row.specialty,
-                row.specialty2,
-                row.review,
-                row.difficulty,
-                row.blind,
-                row.content_hash,
-                self.import_id,
-                origin
-            ]);
+            .execute(head_params!(row, version, self.import_id, origin));
         match inserted {
             Ok(_) => {
                 self.insert_version(row, version)?;
@@ -353,23 +361,7 @@ impl ImportSession for SqliteImport<'_> {
                     content_hash = ?13, import_id = ?14, origin = ?15
                  WHERE id = ?1",
             )?
-            .execute(params![
-                row.id,
-                version,
-                row.task,
-                row.track,
-                row.dimension,
-                row.language,
-                row.format,
-                row.specialty,
-                row.specialty2,
-                row.review,
-                row.difficulty,
-                row.blind,
-                row.content_hash,
-                self.import_id,
-                origin
-            ])?;
+            .execute(head_params!(row, version, self.import_id, origin))?;
         *self.deltas.entry(h.key).or_default() -= 1;
         *self.deltas.entry(new_key).or_default() += 1;
         Ok(PutOutcome::Updated {
