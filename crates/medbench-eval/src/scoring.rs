@@ -173,6 +173,7 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
                 unparsed: 0,
                 errors: 0,
                 scorer: s.row.scorer.clone(),
+                permutation: None,
             });
         match s.row.outcome.as_str() {
             "correct" => t.correct += 1,

@@ -72,6 +72,20 @@ pub struct TaskResult {
     pub errors: u64,
     /// Scorer id and version, e.g. `rule:single_choice@1` or `rouge_l@1`.
     pub scorer: String,
+    /// Rounds only: scores over option permutations (`None` for plain runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permutation: Option<Permutation>,
+}
+
+/// Permutation consistency of a task in a round (0–100).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Permutation {
+    /// Items right in every permutation of their options (the official rule for single choice).
+    pub strict: f64,
+    /// Mean over all permutations.
+    pub mean: f64,
+    /// Instances asked (items × permutations).
+    pub instances: usize,
 }
 
 /// The result of one dimension: the unweighted mean of its tasks.

@@ -246,6 +246,7 @@ pub fn demo(name: &str) -> Results {
             unparsed,
             errors,
             scorer: scorer.into(),
+            permutation: None,
         };
         tasks.insert(task.to_owned(), t);
     }

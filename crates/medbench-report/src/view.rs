@@ -99,6 +99,8 @@ struct TaskRow {
     unparsed: u64,
     errors: u64,
     scorer: String,
+    /// `strict 40.0 · mean 56.7 · 150 instances` for round runs.
+    permutation: Option<String>,
     color: String,
 }
 
@@ -280,6 +282,12 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
                 unparsed: t.unparsed,
                 errors: t.errors,
                 scorer: t.scorer.clone(),
+                permutation: t.permutation.as_ref().map(|p| {
+                    format!(
+                        "strict {:.1} · mean {:.1} · {} instances",
+                        p.strict, p.mean, p.instances
+                    )
+                }),
                 color: color(&t.dimension),
                 name,
             }

@@ -170,6 +170,15 @@ pub fn score_answers(
     )?;
     let usage = bank.run_usage(run_id)?;
     let mut res = results(run_id, &scored, usage, seed);
+    for (task, p) in &permutation {
+        if let Some(t) = res.tasks.get_mut(task) {
+            t.permutation = Some(medbench_report::Permutation {
+                strict: p.strict,
+                mean: p.mean,
+                instances: p.instances,
+            });
+        }
+    }
     res.manifest = json!({
         "tool": "medbench",
         "version": env!("CARGO_PKG_VERSION"),

@@ -97,6 +97,17 @@ fn a_v4_export_filled_from_the_key_scores_100_and_a_fixed_letter_shows_strict_be
             .unwrap()
             > 10.0
     );
+    // Both numbers reach results.json and the HTML report.
+    let shown = w.results.tasks["DemoExamEN"]
+        .permutation
+        .as_ref()
+        .expect("round results carry permutation scores");
+    assert_eq!((shown.strict, shown.mean), (p.strict, p.mean));
+    let html = medbench_report::to_html(&w.results);
+    assert!(
+        html.contains(&format!("strict {:.1} · mean {:.1}", p.strict, p.mean)),
+        "report shows both"
+    );
     assert_ne!(w.run_id, s.run_id);
 }
 
