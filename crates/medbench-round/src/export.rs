@@ -172,7 +172,16 @@ pub fn v4_question(item: &Item, format: &Format) -> String {
         }
         _ => None,
     };
-    parts.extend(hint);
+    // Items tagged `prompt:instructed` already say how to answer: keep the hints that
+    // carry information (labels, fields, schema, tools), drop a second answer instruction.
+    let instructed = item.tags.iter().any(|t| t == "prompt:instructed");
+    let only_instruction = matches!(
+        format,
+        Format::SingleChoice { .. } | Format::MultipleChoice { .. } | Format::YesNo { .. }
+    );
+    if !(instructed && only_instruction) {
+        parts.extend(hint);
+    }
     parts.join("\n")
 }
 
@@ -380,4 +389,29 @@ fn write_zip(path: &Path, files: &Bundle) -> Result<()> {
     let mut w = z.finish().map_err(zerr)?;
     w.flush().map_err(io_err("write", path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v4_question;
+
+    #[test]
+    fn instructed_items_get_their_options_but_no_second_instruction() {
+        let items = medbench_demo::items();
+        let exam = items
+            .iter()
+            .find(|i| i.id == "DemoExam/001")
+            .expect("demo item");
+        let q = v4_question(exam, &exam.format);
+        let last = exam.format.options().unwrap().last().unwrap();
+        assert!(
+            q.ends_with(&format!("{}. {}", last.label, last.text)),
+            "{q}"
+        );
+        assert!(!q.contains("请只回答一个正确选项的字母"), "{q}");
+        // A bare item (no instruction of its own) still gets one.
+        let mut bare = exam.clone();
+        bare.tags.clear();
+        assert!(v4_question(&bare, &bare.format).ends_with("请只回答一个正确选项的字母。"));
+    }
 }
