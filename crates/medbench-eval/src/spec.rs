@@ -215,11 +215,26 @@ pub struct EvalConfig {
     pub models: Vec<ModelSpec>,
 }
 
-/// `[run]`: the selection (its fields inline) plus run-wide settings.
+/// `[run]`: the selection (its fields inline) plus run-wide settings. The fields are
+/// spelled out rather than flattened because serde ignores `deny_unknown_fields`
+/// under `flatten`, and a misspelt `limit` must be an error, not a full run.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunSection {
-    #[serde(flatten)]
-    pub selection: Selection,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default)]
+    pub tracks: Vec<String>,
+    #[serde(default)]
+    pub dimensions: Vec<String>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub formats: Vec<String>,
+    #[serde(default)]
+    pub specialties: Vec<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
     #[serde(default)]
     pub seed: Option<u64>,
     #[serde(default)]
@@ -228,6 +243,21 @@ pub struct RunSection {
     pub system_prompt: Option<String>,
     #[serde(default)]
     pub few_shot: Option<usize>,
+}
+
+impl RunSection {
+    /// The item selection this section describes.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            tasks: self.tasks.clone(),
+            tracks: self.tracks.clone(),
+            dimensions: self.dimensions.clone(),
+            languages: self.languages.clone(),
+            formats: self.formats.clone(),
+            specialties: self.specialties.clone(),
+            limit: self.limit,
+        }
+    }
 }
 
 impl EvalConfig {
@@ -244,5 +274,44 @@ impl EvalConfig {
                 .with_context(|| format!("in {}", path.display()))?;
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<EvalConfig> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("models.toml");
+        std::fs::write(&p, text)?;
+        EvalConfig::load(&p)
+    }
+
+    #[test]
+    fn a_config_names_several_models_and_one_selection() {
+        let cfg = load(
+            "[run]\ntasks = [\"DemoExam\"]\nlimit = 5\nseed = 7\n\n[[model]]\nname = \"random\"\nprovider = \"random\"\n\n[[model]]\nname = \"m\"\nbase_url = \"http://127.0.0.1:8080/v1\"\nmax_tokens = 64\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.models.len(), 2);
+        assert_eq!(cfg.run.selection().limit, Some(5));
+        assert_eq!(cfg.run.selection().tasks, ["DemoExam"]);
+        assert_eq!(cfg.models[1].max_tokens, Some(64));
+    }
+
+    #[test]
+    fn misspelt_keys_are_errors_not_silently_ignored() {
+        let e = load("[run]\nlimt = 5\n[[model]]\nname = \"random\"\nprovider = \"random\"\n")
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field `limt`"), "{e:#}");
+        let e = load("[[model]]\nname = \"m\"\nbase_url = \"http://x/v1\"\nmax_token = 5\n")
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `max_token`"),
+            "{e:#}"
+        );
+        let e = load("[[model]]\nname = \"m\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("needs --base-url"), "{e:#}");
     }
 }
