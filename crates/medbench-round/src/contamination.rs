@@ -103,6 +103,9 @@ fn windows(toks: &[(u64, usize, usize)]) -> impl Iterator<Item = (usize, u64)> +
     })
 }
 
+/// Marks an indexed window that occurs in more than one item.
+const SHARED: u32 = u32::MAX;
+
 struct Index {
     ids: Vec<String>,
     set: HashMap<u64, u32>,
@@ -124,7 +127,12 @@ impl Index {
             text.push_str(&item.question);
             for (_, h) in windows(&tokens(&text)) {
                 if h % ix.modulus == 0 {
-                    ix.set.entry(h).or_insert(n);
+                    // A window found in two items is boilerplate (a shared instruction,
+                    // a template): it says nothing about which item leaked.
+                    let owner = ix.set.entry(h).or_insert(n);
+                    if *owner != n {
+                        *owner = SHARED;
+                    }
                 }
             }
             while ix.set.len() > MAX_INDEXED {
@@ -242,6 +250,9 @@ fn scan_text(
             continue;
         }
         let Some(&n) = ix.set.get(&h) else { continue };
+        if n == SHARED {
+            continue;
+        }
         let e = at_risk.entry((n, name.to_owned())).or_insert_with(|| {
             let (s, e) = (toks[start].1, toks[start + NGRAM - 1].2);
             ItemAtRisk {

@@ -128,6 +128,15 @@ fn contamination_finds_a_planted_canary_and_a_copied_question() {
         "CJK overlap per character: {ids:?}"
     );
     assert!(!r.items.iter().any(|i| i.file.ends_with("clean.txt")));
+    // Only the copied items are at risk: the answer instruction they share with many
+    // other demo items is boilerplate and blames nobody.
+    let forum: Vec<&str> = r
+        .items
+        .iter()
+        .filter(|i| i.file.ends_with("forum.html"))
+        .map(|i| i.item_id.as_str())
+        .collect();
+    assert_eq!(forum, ["DemoExamEN/003"], "{forum:?}");
     let hit = r
         .items
         .iter()
