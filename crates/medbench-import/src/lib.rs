@@ -289,7 +289,6 @@ fn produce(
     ctx: &Context,
     tx: mpsc::SyncSender<Vec<Msg>>,
 ) {
-    let mut batch: Vec<Msg> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<Msg>, force: bool| {
         if force || batch.len() >= BATCH {
             let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
@@ -332,7 +331,8 @@ fn produce(
             items,
         }));
     };
-    let shared = std::cell::RefCell::new(std::mem::take(&mut batch));
+    // Both the file visitor and its reject callback add to the batch.
+    let shared = std::cell::RefCell::new(Vec::with_capacity(BATCH));
     for input in inputs {
         match input {
             Input::Path(p) => source::visit(
