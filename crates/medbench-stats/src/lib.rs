@@ -43,6 +43,7 @@
 //!   `n == 0` as "no data". This keeps every output JSON-serialisable.
 
 mod aggregate;
+pub mod agreement;
 mod hierarchy;
 mod mcnemar;
 mod mean;
