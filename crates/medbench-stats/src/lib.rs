@@ -45,6 +45,7 @@
 mod aggregate;
 pub mod agreement;
 mod hierarchy;
+pub mod isotonic;
 mod mcnemar;
 mod mean;
 mod paired;
