@@ -26,9 +26,13 @@ impl IsotonicMap {
             return None;
         }
         let w = |i: usize| weights.map_or(1.0, |w| w[i]);
-        if (0..x.len())
-            .any(|i| !x[i].is_finite() || !y[i].is_finite() || !(w(i) > 0.0) || !w(i).is_finite())
-        {
+        if (0..x.len()).any(|i| {
+            !x[i].is_finite()
+                || !y[i].is_finite()
+                || w(i).is_nan()
+                || w(i) <= 0.0
+                || !w(i).is_finite()
+        }) {
             return None;
         }
         let mut order: Vec<usize> = (0..x.len()).collect();
