@@ -19,9 +19,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Benchmark medical AI — LLMs, multimodal models and agents — on an item bank you control.
 #[derive(Parser)]
-#[command(name = "medbench", version, about, long_about = None)]
+#[command(name = "medbench", version, long_about = None)]
 #[command(
-    after_help = "Start here:\n  medbench import --demo          # load the built-in demo bank into ./medbench.db\n  medbench items stats            # see what the bank holds"
+    about = "Benchmark medical AI (LLMs, multimodal models, agents) on an item bank you control"
+)]
+#[command(
+    after_help = "Start here:\n  medbench eval --model random --demo   # load the demo bank into ./medbench.db and score the chance baseline\n  medbench items stats                  # what the bank holds\n  medbench eval --model NAME --base-url http://127.0.0.1:8080/v1 --tasks DemoExam   # a real model"
 )]
 struct Cli {
     /// The item bank: a SQLite path (default ./medbench.db) or sqlite://PATH.
