@@ -312,6 +312,9 @@ pub struct CompareArgs {
     pub seed: u64,
     #[arg(long)]
     pub json: bool,
+    /// Also write a side-by-side HTML page (both reports' numbers and the paired tests).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 pub fn compare(db: &str, a: CompareArgs) -> Result<i32> {
@@ -319,13 +322,22 @@ pub fn compare(db: &str, a: CompareArgs) -> Result<i32> {
     let ra = medbench_eval::find_run(&bank, &a.run_a)?;
     let rb = medbench_eval::find_run(&bank, &a.run_b)?;
     let c = medbench_eval::compare::compare(&bank, &ra.id, &rb.id, a.seed)?;
+    if let Some(path) = &a.html {
+        let (res_a, res_b) = (
+            medbench_eval::stored_results(&bank, &ra.id)?,
+            medbench_eval::stored_results(&bank, &rb.id)?,
+        );
+        let page = medbench_report::compare_html(&res_a, &res_b, &serde_json::to_value(&c)?);
+        std::fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
         return Ok(0);
     }
     println!(
         "A = {} ({})   B = {} ({})   paired on {} items ({} unpaired left out)",
-        ra.id, ra.model, rb.id, rb.model, c.overall.n, c.unpaired
+        ra.id, ra.model, rb.id, rb.model, c.all_items.n, c.unpaired
     );
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY);
@@ -355,7 +367,7 @@ pub fn compare(db: &str, a: CompareArgs) -> Result<i32> {
     for (task, p) in &c.tasks {
         row(task, p);
     }
-    row("all items", &c.overall);
+    row("all items (pooled)", &c.all_items);
     println!("{t}");
     Ok(0)
 }

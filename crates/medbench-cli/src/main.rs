@@ -71,7 +71,7 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
     Report(eval::ReportArgs),
     /// Paired comparison of two runs on the items both answered (bootstrap CI, McNemar).
     ///
-    /// Example: medbench compare run-1a2b3c run-4d5e6f
+    /// Example: medbench compare run-1a2b3c run-4d5e6f --html compare.html
     Compare(eval::CompareArgs),
     /// List stored runs.
     ///

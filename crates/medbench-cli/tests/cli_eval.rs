@@ -59,17 +59,31 @@ fn the_readme_first_command_works_offline() {
     let r2: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("r2/results.json")).unwrap())
             .unwrap();
+    let page = dir.path().join("compare.html");
     let o = medbench(
         &db,
-        &["compare", &run, r2["run_id"].as_str().unwrap(), "--json"],
+        &[
+            "compare",
+            &run,
+            r2["run_id"].as_str().unwrap(),
+            "--json",
+            "--html",
+            page.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(c["overall"]["n"], results["items"]["total"]);
+    assert_eq!(c["all_items"]["n"], results["items"]["total"]);
     assert!(
         c["tasks"]["DemoExam"]["mcnemar"].is_object(),
         "binary task gets McNemar"
     );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(&run) && html.contains("DemoExam"),
+        "the comparison page names runs and tasks"
+    );
+    assert!(html.contains("</html>"));
     assert!(text(&medbench(&db, &["runs"])).contains(&run));
 }
 

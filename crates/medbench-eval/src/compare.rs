@@ -6,12 +6,14 @@ use medbench_store::{ScoreRow, SqliteBank};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
-/// A paired comparison, overall and per task.
+/// A paired comparison over all shared items pooled, and per task.
 #[derive(Debug, Serialize)]
 pub struct Comparison {
     pub run_a: String,
     pub run_b: String,
-    pub overall: Paired,
+    /// Every shared item pooled (item level). Not the hierarchical `overall` of a
+    /// report, which averages tracks of dimensions of tasks.
+    pub all_items: Paired,
     pub tasks: BTreeMap<String, Paired>,
     /// Items only one run scored (left out).
     pub unpaired: usize,
@@ -54,7 +56,7 @@ pub fn compare(bank: &SqliteBank, run_a: &str, run_b: &str, seed: u64) -> Result
     Ok(Comparison {
         run_a: run_a.into(),
         run_b: run_b.into(),
-        overall: paired(&all_a, &all_b, 2000, seed),
+        all_items: paired(&all_a, &all_b, 2000, seed),
         tasks,
         unpaired,
     })

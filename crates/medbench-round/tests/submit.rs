@@ -309,6 +309,6 @@ fn a_submission_run_compares_with_a_live_run() {
     )
     .unwrap();
     let c = medbench_eval::compare::compare(&bank, &s.run_id, &live.run_id, 1).unwrap();
-    assert_eq!(c.overall.n, 10);
-    assert_eq!(c.overall.mean_a, 100.0);
+    assert_eq!(c.all_items.n, 10);
+    assert_eq!(c.all_items.mean_a, 100.0);
 }
