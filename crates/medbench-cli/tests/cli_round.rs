@@ -151,7 +151,7 @@ fn draw_export_submit_report_compare_and_scan() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(c["overall"]["n"], 15);
+    assert_eq!(c["all_items"]["n"], 15);
 
     // A rejected row: exit status 1, with the file and line named.
     let bad = dir.path().join("bad.jsonl");
