@@ -214,7 +214,13 @@ fn mean(xs: &[f64]) -> f64 {
 /// only two dimensions, so it is drawn as bars), 23 tasks of 30 items,
 /// ten specialties and a sparse heat map.
 pub fn demo(name: &str) -> Results {
-    let mut rng = Lcg(0x5eed_2025);
+    demo_seeded(name, 0x5eed_2025)
+}
+
+/// Like [`demo`] with other invented numbers: each `seed` gives another run
+/// of the same shape (used for comparison previews).
+pub fn demo_seeded(name: &str, seed: u64) -> Results {
+    let mut rng = Lcg(seed);
     let mut tasks = BTreeMap::new();
     let (mut unparsed_all, mut errors_all) = (0, 0);
     for &(track, dim, task, format, scorer) in TASKS {

@@ -325,7 +325,7 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
         overall: stat_view(&r.overall),
         tracks,
         dimensions,
-        task_chart_height: 90 + 26 * tasks.len().max(4),
+        task_chart_height: 110 + 26 * tasks.len().max(4),
         tasks,
         specialties: r
             .specialties
@@ -343,7 +343,7 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
         manifest: manifest_summary(&r.manifest),
         manifest_json: serde_json::to_string_pretty(&r.manifest).unwrap_or_default(),
         track_charts,
-        heat_chart_height: 150 + 30 * n_spec.max(3),
+        heat_chart_height: 110 + 32 * n_spec.max(3),
         has_heatmap,
     };
     (view, data)

@@ -39,7 +39,7 @@
       yAxis: { type: "category", inverse: true, data: data.deltas.map(function (d) { return d.name; }),
         axisLabel: { fontSize: 11, width: 200, overflow: "truncate" } },
       series: [{ type: "bar", name: "Δ (A − B)", label: lbl, data: data.deltas.map(function (d) {
-        return { value: d.d, itemStyle: { color: d.d >= 0 ? "#2f855a" : "#c53030" } };
+        return { value: d.d, itemStyle: { color: d.d >= 0 ? "#2f855a" : "#c53030" }, label: { position: d.d >= 0 ? "right" : "left" } };
       }) }]
     });
   }

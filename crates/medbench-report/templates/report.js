@@ -139,14 +139,14 @@
     series.push(errorBars(tasks.map(function (t, i) { return [t.lo, t.hi, i, t.score]; }), true, true));
     c.setOption({
       animation: false,
-      legend: { top: 0, type: "scroll", data: present.map(function (d) { return d.en; }), textStyle: { fontSize: 11 } },
-      grid: { left: 10, right: 40, top: 40, bottom: 30, containLabel: true },
+      legend: { top: 0, data: present.map(function (d) { return d.en; }), textStyle: { fontSize: 11 } },
+      grid: { left: 10, right: 44, top: present.length > 5 ? 62 : 36, bottom: 36, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (ps) {
         var t = tasks[ps[0].dataIndex], d = byKey[t.dim];
         return "<b>" + esc(t.name) + "</b><br>" + esc(d ? d.en : t.dim) + "<br>Score <b>" + f1(t.score) + "</b> (95% CI " +
           f1(t.lo) + "–" + f1(t.hi) + ")<br>n=" + t.n + " · unparsed " + t.unparsed + " · errors " + t.errors;
       } },
-      xAxis: { type: "value", min: 0, max: 100, name: "score", nameLocation: "end", splitLine: { lineStyle: { color: "#eef1f4" } } },
+      xAxis: { type: "value", min: 0, max: 100, name: "Score (0–100)", nameLocation: "middle", nameGap: 24, splitLine: { lineStyle: { color: "#eef1f4" } } },
       yAxis: { type: "category", inverse: true, data: tasks.map(function (t) { return t.name; }),
         axisLabel: { interval: 0, fontSize: 11, width: 200, overflow: "truncate" }, axisTick: { show: false } },
       series: series
@@ -162,14 +162,14 @@
         var v = p.data;
         return esc(h.y[v[1]]) + " × " + esc(h.x[v[0]].en) + "<br>Score <b>" + f1(v[2]) + "</b> · n=" + v[3];
       } },
-      grid: { left: 10, right: 20, top: 10, bottom: 70, containLabel: true },
+      grid: { left: 10, right: 90, top: 10, bottom: 10, containLabel: true },
       xAxis: { type: "category", data: h.x.map(function (x) { return wrap(x.en, 16) + (x.zh ? "\n" + x.zh : ""); }),
-        splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11 } },
+        splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11, lineHeight: 13 } },
       yAxis: { type: "category", data: h.y, splitArea: { show: true }, inverse: true,
         axisLabel: { fontSize: 11, width: 160, overflow: "truncate" } },
       // Cells are [x, y, score, n]: colour by the score (dimension 2), not the last value.
-      visualMap: { dimension: 2, min: 0, max: 100, calculable: true, orient: "horizontal", left: "center", bottom: 0,
-        itemHeight: 200, inRange: { color: ["#d73027", "#fee08b", "#1a9850"] }, text: ["100", "0"] },
+      visualMap: { dimension: 2, min: 0, max: 100, calculable: true, orient: "vertical", right: 0, top: "middle",
+        itemHeight: 160, inRange: { color: ["#d73027", "#fee08b", "#1a9850"] } },
       series: [{ type: "heatmap", data: h.cells, label: { show: true, fontSize: 11, formatter: function (p) { return f1(p.data[2]); } },
         emphasis: { itemStyle: { shadowBlur: 6, shadowColor: "rgba(0,0,0,.3)" } } }]
     });
