@@ -148,7 +148,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
     let models = match &a.config {
         Some(path) => {
             let cfg = EvalConfig::load(path)?;
-            opts.selection = cfg.run.selection();
+            opts.selection = cfg.run.selection;
             opts.seed = cfg.run.seed.unwrap_or(a.seed);
             opts.out = cfg.run.out.or(opts.out);
             opts.system_prompt = cfg.run.system_prompt.or(opts.system_prompt);

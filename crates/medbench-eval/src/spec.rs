@@ -215,48 +215,48 @@ pub struct EvalConfig {
     pub models: Vec<ModelSpec>,
 }
 
-/// `[run]`: the selection (its fields inline) plus run-wide settings. The fields are
-/// spelled out rather than flattened because serde ignores `deny_unknown_fields`
-/// under `flatten`, and a misspelt `limit` must be an error, not a full run.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[run]`: the selection (its fields inline) plus run-wide settings.
+#[derive(Debug, Clone, Default)]
 pub struct RunSection {
-    #[serde(default)]
-    pub tasks: Vec<String>,
-    #[serde(default)]
-    pub tracks: Vec<String>,
-    #[serde(default)]
-    pub dimensions: Vec<String>,
-    #[serde(default)]
-    pub languages: Vec<String>,
-    #[serde(default)]
-    pub formats: Vec<String>,
-    #[serde(default)]
-    pub specialties: Vec<String>,
-    #[serde(default)]
-    pub limit: Option<usize>,
-    #[serde(default)]
+    pub selection: Selection,
     pub seed: Option<u64>,
-    #[serde(default)]
     pub out: Option<PathBuf>,
-    #[serde(default)]
     pub system_prompt: Option<String>,
-    #[serde(default)]
     pub few_shot: Option<usize>,
 }
 
-impl RunSection {
-    /// The item selection this section describes.
-    pub fn selection(&self) -> Selection {
-        Selection {
-            tasks: self.tasks.clone(),
-            tracks: self.tracks.clone(),
-            dimensions: self.dimensions.clone(),
-            languages: self.languages.clone(),
-            formats: self.formats.clone(),
-            specialties: self.specialties.clone(),
-            limit: self.limit,
+/// The run-wide keys of `[run]`; every other key belongs to the selection.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunKeys {
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    system_prompt: Option<String>,
+    few_shot: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for RunSection {
+    // Not `#[serde(flatten)]`: serde ignores `deny_unknown_fields` under flatten, and a
+    // misspelt `limit` must be an error, not a full run. The table is split instead:
+    // run-wide keys go to `RunKeys`, the rest to `Selection` (which refuses unknown keys).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(d)?;
+        let mut run = toml::Table::new();
+        for key in ["seed", "out", "system_prompt", "few_shot"] {
+            if let Some(v) = table.remove(key) {
+                run.insert(key.to_owned(), v);
+            }
         }
+        let keys: RunKeys = run.try_into().map_err(D::Error::custom)?;
+        let selection: Selection = table.try_into().map_err(D::Error::custom)?;
+        Ok(RunSection {
+            selection,
+            seed: keys.seed,
+            out: keys.out,
+            system_prompt: keys.system_prompt,
+            few_shot: keys.few_shot,
+        })
     }
 }
 
@@ -295,8 +295,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.models.len(), 2);
-        assert_eq!(cfg.run.selection().limit, Some(5));
-        assert_eq!(cfg.run.selection().tasks, ["DemoExam"]);
+        assert_eq!(cfg.run.selection.limit, Some(5));
+        assert_eq!(cfg.run.selection.tasks, ["DemoExam"]);
         assert_eq!(cfg.models[1].max_tokens, Some(64));
     }
 
