@@ -85,6 +85,8 @@ pub struct EvalArgs {
     /// Ask exactly the instances of this round (permuted options, opaque ids); see docs/rounds.md.
     #[arg(long, conflicts_with_all = ["config", "tasks", "track", "dimension", "language", "limit", "few_shot"])]
     pub round: Option<String>,
+    #[command(flatten)]
+    pub judge: crate::judge::JudgeArgs,
 }
 
 fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
@@ -141,6 +143,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         few_shot: a.few_shot,
         templates: a.templates.clone(),
         out: a.out.clone(),
+        judges: crate::judge::build(&a.judge.specs()?)?,
     };
     if let Some(round) = &a.round {
         return crate::round::eval_round(db, round, &model_from_args(&a)?, &opts);
@@ -153,6 +156,9 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
             opts.out = cfg.run.out.or(opts.out);
             opts.system_prompt = cfg.run.system_prompt.or(opts.system_prompt);
             opts.few_shot = cfg.run.few_shot.unwrap_or(opts.few_shot);
+            if !cfg.judges.is_empty() {
+                opts.judges = crate::judge::build(&cfg.judges)?;
+            }
             cfg.models
         }
         None => vec![model_from_args(&a)?],
@@ -174,13 +180,24 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         );
         bar.set_prefix(m.name.clone());
         bar.enable_steady_tick(Duration::from_millis(200));
-        let outcome = medbench_eval::evaluate(db, m, &o, &mut |p| {
-            bar.set_length(p.total);
-            bar.set_position(p.done);
-            bar.set_message(format!("cached {} · errors {}", p.cached, p.errors));
-        })
+        let (jbar, mut jtick) = crate::judge::bar(&format!("{} (judge)", m.name));
+        let outcome = medbench_eval::evaluate_with(
+            db,
+            m,
+            &o,
+            &mut |p| {
+                bar.set_length(p.total);
+                bar.set_position(p.done);
+                bar.set_message(format!("cached {} · errors {}", p.cached, p.errors));
+            },
+            &mut |p| {
+                bar.finish_and_clear();
+                jtick(p)
+            },
+        )
         .with_context(|| format!("evaluating {}", m.name))?;
         bar.finish_and_clear();
+        jbar.finish_and_clear();
         if outcome.resumed {
             println!(
                 "{}: resumed run {} ({} items already answered, {} asked now)",
@@ -195,6 +212,11 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
             outcome.asked.errors,
             outcome.out_dir.display()
         );
+        if outcome.results.judging.is_some()
+            && crate::judge::report_judging(&outcome.results, &outcome.out_dir) == 3
+        {
+            worst = 3;
+        }
         if outcome.results.items.errors > 0 {
             eprintln!(
                 "warning: {} item(s) have no answer because the model call failed; they count as 0. Run the same command again to retry only them.",

@@ -7,6 +7,7 @@ mod eval;
 mod filters;
 mod import;
 mod items;
+mod judge;
 mod round;
 
 use anyhow::Result;
@@ -65,6 +66,13 @@ enum Command {
 Exit status 3 means some model calls failed for good; they are listed as errors and retried on the next run."
     )]
     Eval(Box<eval::EvalArgs>),
+    /// Judge (or re-judge) a stored run's open-ended answers with an LLM judge.
+    ///
+    /// Example: medbench judge run-1a2b3c --judge-model gpt-4.1 --judge-base-url https://api.openai.com/v1 --judge-api-key-env OPENAI_API_KEY --dry-run
+    #[command(
+        after_help = "Stored judgements of the same judge version are reused; a different judge model, endpoint or prompt makes new ones.\nExit status 3 means some judge calls failed; run the command again to retry only them."
+    )]
+    Judge(judge::JudgeRunArgs),
     /// Print or write a stored run's results as json, csv or html.
     ///
     /// Example: medbench report run-1a2b3c --format html --out report.html
@@ -134,6 +142,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Import(args) => import::run(&cli.db, args),
         Command::Items(cmd) => items::run(&cli.db, cmd),
         Command::Eval(args) => eval::eval(&cli.db, *args),
+        Command::Judge(args) => judge::judge(&cli.db, args),
         Command::Report(args) => eval::report(&cli.db, args),
         Command::Compare(args) => eval::compare(&cli.db, args),
         Command::Runs => eval::runs(&cli.db),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::spec::{ModelSpec, ProviderKind};
+use crate::spec::{JudgeSpec, ModelSpec, ProviderKind};
 
 /// The source of answers for a run.
 pub enum Answerer {
@@ -86,6 +86,38 @@ impl Answerer {
             ),
         }
     }
+}
+
+/// A judge from its spec: an endpoint behind its own retries, rate limits and
+/// concurrency bound, apart from the model under test.
+pub fn build_judge(spec: &JudgeSpec) -> Result<medbench_judge::Judge> {
+    if !matches!(
+        spec.model.provider,
+        ProviderKind::Openai | ProviderKind::Anthropic
+    ) {
+        bail!(
+            "judge `{}`: a judge must be an endpoint (provider \"openai\" or \"anthropic\" with a base_url)",
+            spec.name()
+        );
+    }
+    let Answerer::Remote {
+        provider,
+        concurrency,
+    } = Answerer::from_spec(&spec.model, 0).with_context(|| format!("judge `{}`", spec.name()))?
+    else {
+        unreachable!("an endpoint spec always gives a remote answerer");
+    };
+    Ok(medbench_judge::Judge {
+        name: spec.name().to_owned(),
+        model: spec.model.name.clone(),
+        endpoint: crate::endpoint_name(&spec.model),
+        provider,
+        concurrency,
+        sampling: spec.sampling(),
+        tasks: spec.tasks.clone(),
+        price_input_per_mtok: spec.model.price_input_per_mtok,
+        price_output_per_mtok: spec.model.price_output_per_mtok,
+    })
 }
 
 /// A deterministic pseudo-random number in [0, n) for this item and seed.

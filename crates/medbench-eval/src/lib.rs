@@ -17,12 +17,15 @@ pub mod scoring;
 pub mod spec;
 
 pub use answer::Answerer;
+pub use answer::build_judge;
+pub use medbench_judge;
 pub use pipeline::{AskProgress, now};
-pub use spec::{EvalConfig, ModelSpec, ProviderKind, Selection};
+pub use spec::{EvalConfig, JudgeSpec, ModelSpec, ProviderKind, Selection};
 
 use anyhow::{Context, Result, bail};
 use medbench_core::item::sha256_hex;
-use medbench_report::Results;
+use medbench_judge::{Judge, JudgeKind, JudgeProgress};
+use medbench_report::{CalibrationInfo, Judging, Results};
 use medbench_store::{Bank, SqliteBank};
 use pipeline::AskContext;
 use render::Renderer;
@@ -44,6 +47,8 @@ pub struct EvalOptions {
     pub templates: Option<PathBuf>,
     /// Where to write results.json, results.csv and report.html.
     pub out: Option<PathBuf>,
+    /// LLM judges for open-ended answers; none means ROUGE-L stands in.
+    pub judges: Vec<Judge>,
 }
 
 /// What an evaluation did.
@@ -119,6 +124,17 @@ pub fn evaluate(
     opts: &EvalOptions,
     progress: &mut dyn FnMut(AskProgress),
 ) -> Result<EvalOutcome> {
+    evaluate_with(db, model, opts, progress, &mut |_| {})
+}
+
+/// [`evaluate`], also reporting the judge stage's progress.
+pub fn evaluate_with(
+    db: &str,
+    model: &ModelSpec,
+    opts: &EvalOptions,
+    progress: &mut dyn FnMut(AskProgress),
+    judge_progress: &mut dyn FnMut(JudgeProgress),
+) -> Result<EvalOutcome> {
     if db == ":memory:" {
         bail!("evaluation needs a bank in a file (it is read and written from several threads)");
     }
@@ -180,14 +196,11 @@ pub fn evaluate(
     let asked = pipeline::ask(&ctx, &todo, progress)?;
     lap("ask");
 
-    let scored = scoring::score_run(&bank, &run_id)?;
-    bank.put_scores(
-        &run_id,
-        &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
-    )?;
+    let (scored, judging) = score_stage(db, &mut bank, &run_id, &opts.judges, judge_progress)?;
     lap("score");
     let usage = bank.run_usage(&run_id)?;
-    let mut results = scoring::results(&run_id, &scored, usage, opts.seed);
+    let mut results = scoring::results(&run_id, &scored, usage, opts.seed)?;
+    results.judging = judging;
     lap("aggregate");
     let finished = pipeline::now();
     results.model = medbench_report::ModelInfo {
@@ -231,6 +244,7 @@ pub fn evaluate(
         "system_prompt": opts.system_prompt,
         "few_shot": opts.few_shot,
         "scorer_version": medbench_score::SCORER_VERSION,
+        "judges": judges_manifest(&opts.judges),
         "bootstrap_resamples": scoring::RESAMPLES,
         "started_at": run.started_at,
         "finished_at": finished,
@@ -259,6 +273,111 @@ pub fn evaluate(
         results,
         out_dir,
     })
+}
+
+/// Score a run from its stored responses and store the scores: rules for every item,
+/// then, when judges are given, the judge stage for open-ended answers (sending only
+/// the judge calls not yet stored) whose verdicts replace the stand-in ROUGE-L scores.
+pub fn score_stage(
+    db: &str,
+    bank: &mut SqliteBank,
+    run_id: &str,
+    judges: &[Judge],
+    judge_progress: &mut dyn FnMut(JudgeProgress),
+) -> Result<(Vec<scoring::Scored>, Option<Judging>)> {
+    let mut scored = scoring::score_run(bank, run_id)?;
+    let mut judging = None;
+    if !judges.is_empty() {
+        medbench_judge::judge_run(db, run_id, judges, judge_progress)?;
+        let judged = medbench_judge::item_scores(bank, run_id, judges)?;
+        for s in &mut scored {
+            if let Some(j) = judged.get(&s.row.item_id) {
+                s.row.value = j.value;
+                s.row.outcome = j.outcome.clone();
+                s.row.parsed = None;
+                s.row.detail = Some(j.detail.clone());
+                s.row.scorer = j.scorer.clone();
+            }
+        }
+        judging = Some(Judging {
+            judges: medbench_judge::summary(bank, run_id, judges)?,
+            calibration: CalibrationInfo {
+                note: "not applied: scores are the judge's own".into(),
+                ..Default::default()
+            },
+        });
+    }
+    bank.put_scores(
+        run_id,
+        &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
+    )?;
+    Ok((scored, judging))
+}
+
+/// What the manifest records of the judges: everything that decides their verdicts.
+pub fn judges_manifest(judges: &[Judge]) -> serde_json::Value {
+    judges
+        .iter()
+        .map(|j| {
+            let kinds = [JudgeKind::Rubric, JudgeKind::KeyPoints, JudgeKind::Scale];
+            let versions: BTreeMap<String, String> = kinds
+                .iter()
+                .map(|k| (k.to_string(), j.version(*k)))
+                .collect();
+            let prompts: BTreeMap<String, String> = kinds
+                .iter()
+                .map(|k| (k.to_string(), medbench_judge::prompt::prompt_version(*k)))
+                .collect();
+            json!({
+                "name": j.name, "model": j.model, "endpoint": j.endpoint, "tasks": j.tasks,
+                "sampling": j.sampling, "versions": versions, "prompt_versions": prompts,
+            })
+        })
+        .collect()
+}
+
+/// Judge (or re-judge) a stored run with `judges` and rewrite its results: stored
+/// judgements of these judge versions are reused, anything missing is asked, and
+/// the run's results, manifest and output files are replaced.
+pub fn rejudge(
+    db: &str,
+    run: &str,
+    judges: &[Judge],
+    out: Option<&Path>,
+    judge_progress: &mut dyn FnMut(JudgeProgress),
+) -> Result<(Results, PathBuf)> {
+    let mut bank = SqliteBank::open(db).with_context(|| format!("cannot open the bank at {db}"))?;
+    let row = find_run(&bank, run)?;
+    let old = stored_results(&bank, &row.id)?;
+    let (scored, judging) = score_stage(db, &mut bank, &row.id, judges, judge_progress)?;
+    let usage = bank.run_usage(&row.id)?;
+    let seed = old
+        .manifest
+        .get("seed")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let mut results = scoring::results(&row.id, &scored, usage, seed)?;
+    results.judging = judging;
+    results.model = old.model;
+    results.started_at = old.started_at;
+    results.finished_at = old.finished_at.clone();
+    results.usage.cost_usd = old.usage.cost_usd;
+    results.manifest = old.manifest;
+    if let Some(m) = results.manifest.as_object_mut() {
+        m.insert("judges".into(), judges_manifest(judges));
+        m.insert("judged_at".into(), json!(pipeline::now()));
+    }
+    bank.finish_run(
+        &row.id,
+        old.finished_at.as_deref().unwrap_or(""),
+        &results.manifest.to_string(),
+        &medbench_report::to_json(&results),
+    )?;
+    let out_dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("results").join(&row.id));
+    write_outputs(&out_dir, &results)?;
+    Ok((results, out_dir))
 }
 
 /// Write results.json, results.csv and report.html into `dir`.

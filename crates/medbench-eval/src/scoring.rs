@@ -7,7 +7,7 @@ use medbench_report::{
     DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult, Usage,
 };
 use medbench_score::{Outcome, SCORER_VERSION};
-use medbench_stats::{ItemScore, Node, aggregate};
+use medbench_stats::{ItemScore, Node, try_aggregate};
 use medbench_store::{ResponseRow, RunUsage, ScoreRow, SqliteBank};
 use std::collections::BTreeMap;
 
@@ -139,7 +139,7 @@ fn specialty_of(item: &ItemMeta, tax: &Taxonomy) -> Option<String> {
 }
 
 /// Aggregate scored items into results (everything but model, times, usage and manifest).
-pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> Results {
+pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> Result<Results> {
     let tax = Taxonomy::builtin();
     let items: Vec<ItemScore> = scored
         .iter()
@@ -157,7 +157,9 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             }
         })
         .collect();
-    let agg = aggregate(&items, RESAMPLES, seed);
+    let agg = try_aggregate(&items, RESAMPLES, seed, 0.95).map_err(|e| {
+        anyhow::anyhow!("cannot aggregate run {run_id}: {e} (every item of a task must have the task's track and dimension; fix the items and import them again)")
+    })?;
     let mut tasks = BTreeMap::new();
     for s in scored {
         let t = tasks
@@ -181,6 +183,11 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             "wrong" => t.wrong += 1,
             "unparsed" => t.unparsed += 1,
             _ => t.errors += 1,
+        }
+    }
+    for (task, set) in scorers_by_task(scored) {
+        if let Some(t) = tasks.get_mut(task) {
+            t.scorer = set.into_iter().collect::<Vec<_>>().join(" + ");
         }
     }
     let mut dimensions: BTreeMap<String, DimensionResult> = BTreeMap::new();
@@ -240,7 +247,7 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
         completion_tokens: usage.completion_tokens,
         cost_usd: None,
     };
-    Results {
+    Ok(Results {
         schema: medbench_report::SCHEMA.to_owned(),
         run_id: run_id.to_owned(),
         model: medbench_report::ModelInfo {
@@ -263,5 +270,37 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
         items: counts,
         usage,
         manifest: serde_json::Value::Null,
+        judging: None,
+        warnings: mixed_scorers(scored),
+    })
+}
+
+/// One warning per task whose items were scored by more than one scorer (for example
+/// two versions of a judge): such a task's score is not one measurement.
+pub fn mixed_scorers(scored: &[Scored]) -> Vec<String> {
+    scorers_by_task(scored)
+        .into_iter()
+        .filter(|(_, set)| set.len() > 1)
+        .map(|(task, set)| {
+            format!(
+                "task {task} mixes scorers: {}",
+                set.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The scorers that scored each task's items. A failed model call keeps the rule
+/// stage's scorer id although nothing was scored, so it does not count.
+fn scorers_by_task(scored: &[Scored]) -> BTreeMap<&str, std::collections::BTreeSet<&str>> {
+    let mut by_task: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for s in scored {
+        if s.row.outcome != "error" || s.row.scorer.starts_with("judge:") {
+            by_task
+                .entry(s.item.task.as_str())
+                .or_default()
+                .insert(s.row.scorer.as_str());
+        }
     }
+    by_task
 }

@@ -213,6 +213,63 @@ pub struct EvalConfig {
     pub run: RunSection,
     #[serde(rename = "model")]
     pub models: Vec<ModelSpec>,
+    /// `[[judge]]`: LLM judges for open-ended answers.
+    #[serde(default, rename = "judge")]
+    pub judges: Vec<JudgeSpec>,
+}
+
+/// An LLM judge for open-ended answers.
+///
+/// ```toml
+/// [[judge]]
+/// name = "qwen-judge"                 # judgements are stored and calibrated under this name
+/// tasks = ["HealthBench"]             # optional: only these tasks (default: every task)
+/// model = { name = "qwen2.5-7b", base_url = "http://127.0.0.1:8080/v1", concurrency = 4 }
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeSpec {
+    /// Defaults to the model's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// The judge's endpoint, with its own concurrency and rate limits.
+    pub model: ModelSpec,
+}
+
+impl JudgeSpec {
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.model.name)
+    }
+
+    /// Judges answer deterministically unless told otherwise: temperature 0, a fixed
+    /// seed, and room for an explanation (1,024 tokens).
+    pub fn sampling(&self) -> Sampling {
+        Sampling {
+            temperature: self.model.temperature.or(Some(0.0)),
+            top_p: self.model.top_p,
+            max_tokens: self.model.max_tokens.or(Some(1024)),
+            seed: Some(0),
+        }
+    }
+
+    /// Read only the `[[judge]]` sections of a TOML file (other sections are left alone,
+    /// so one config file can serve `eval` and `judge`).
+    pub fn load_all(path: &std::path::Path) -> Result<Vec<JudgeSpec>> {
+        #[derive(Deserialize)]
+        struct Only {
+            #[serde(default)]
+            judge: Vec<JudgeSpec>,
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let only: Only = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        if only.judge.is_empty() {
+            bail!("{}: no [[judge]] sections", path.display());
+        }
+        Ok(only.judge)
+    }
 }
 
 /// `[run]`: the selection (its fields inline) plus run-wide settings.
@@ -269,7 +326,7 @@ impl EvalConfig {
         if cfg.models.is_empty() {
             bail!("{}: no [[model]] sections", path.display());
         }
-        for m in &cfg.models {
+        for m in cfg.models.iter().chain(cfg.judges.iter().map(|j| &j.model)) {
             m.check()
                 .with_context(|| format!("in {}", path.display()))?;
         }

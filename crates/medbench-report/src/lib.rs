@@ -198,6 +198,77 @@ pub struct Results {
     /// stored verbatim.
     #[serde(default)]
     pub manifest: serde_json::Value,
+    /// How open-ended answers were judged; `None` when no LLM judge was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judging: Option<Judging>,
+    /// Things a reader must know to trust these numbers (e.g. a task scored by two judge
+    /// versions). Empty when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The LLM judges behind the open-ended scores, and whether their scores were calibrated.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Judging {
+    /// One entry per judge and judgement kind used.
+    pub judges: Vec<JudgeInfo>,
+    /// Whether an isotonic calibration against physician ratings was applied.
+    pub calibration: CalibrationInfo,
+}
+
+/// One judge (and one kind of judgement) used in a run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct JudgeInfo {
+    /// The judge's configured name.
+    pub name: String,
+    /// The model name sent to the judge's endpoint.
+    pub model: String,
+    /// `rubric`, `key_points` or `scale`.
+    pub kind: String,
+    /// Hash of endpoint, model, sampling and prompt template: judgements of another
+    /// version are never mixed in.
+    pub version: String,
+    /// Hash of the judge prompt template.
+    pub prompt_version: String,
+    /// Items judged.
+    pub items: u64,
+    /// Judge calls behind those items (a rubric makes one per criterion).
+    pub calls: u64,
+    /// Of those, answered from the judge cache.
+    pub cached: u64,
+    /// Calls whose verdict could not be read, even after the stricter retry.
+    pub unparsed: u64,
+    /// Calls the judge refused to grade.
+    pub refusals: u64,
+    /// Calls that failed (transport, HTTP status…).
+    pub errors: u64,
+    /// Judge tokens of calls actually made.
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Dollars, when the judge's prices are set.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+}
+
+/// Whether judge scores were mapped onto the physicians' scale.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct CalibrationInfo {
+    /// True when the scores in this file are calibrated.
+    pub applied: bool,
+    /// The calibration's id, when one was applied (or considered).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Physician ratings the map was fitted on.
+    #[serde(default)]
+    pub ratings: u64,
+    /// Rated responses the map was fitted on.
+    #[serde(default)]
+    pub items: u64,
+    /// Judged items whose score the map changed or confirmed.
+    #[serde(default)]
+    pub items_mapped: u64,
+    /// Why it was or was not applied.
+    pub note: String,
 }
 
 /// Why a `results.json` could not be read.

@@ -360,5 +360,7 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
             "templates": {"single_choice": "sc-zh@2", "open_ended": "open-zh@1"},
             "judge": {"model": "judge-model", "prompt": "rubric@3"}
         }),
+        judging: None,
+        warnings: Vec::new(),
     }
 }

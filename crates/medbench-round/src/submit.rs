@@ -169,7 +169,8 @@ pub fn score_answers(
         &scored.iter().map(|s| s.row.clone()).collect::<Vec<_>>(),
     )?;
     let usage = bank.run_usage(run_id)?;
-    let mut res = results(run_id, &scored, usage, seed);
+    let mut res =
+        results(run_id, &scored, usage, seed).map_err(|e| RoundError::Eval(format!("{e:#}")))?;
     for (task, p) in &permutation {
         if let Some(t) = res.tasks.get_mut(task) {
             t.permutation = Some(medbench_report::Permutation {

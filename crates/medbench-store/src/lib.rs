@@ -9,12 +9,14 @@
 //! An import runs inside one transaction, so a failed import leaves the bank
 //! exactly as it was.
 
+mod judging;
 mod rounds;
 mod row;
 mod runs;
 mod sqlite;
 mod stats;
 
+pub use judging::{CalibrationRow, JudgeCacheEntry, JudgementRow, RatingRow};
 pub use rounds::{Candidate, Exposure, InstanceRow, RoundRow};
 pub use row::{ItemRow, RowError};
 pub use runs::{CachedAnswer, ResponseRow, RunRow, RunUsage, ScoreRow, StoredAnswer};

@@ -59,6 +59,8 @@ const MIGRATIONS: &[&str] = &[
     crate::runs::MIGRATION,
     // 3: rotating rounds, exposure counts, settings.
     crate::rounds::MIGRATION,
+    // 4: judge verdicts, judgements, physician ratings, human samples, calibrations.
+    crate::judging::MIGRATION,
 ];
 
 /// An item bank in one SQLite file (or in memory with `:memory:`).

@@ -28,16 +28,10 @@ struct Ideal {
     ideal_completion: Option<String>,
 }
 
-/// HealthBench themes placed in our LLM dimensions.
-fn dimension_for(tags: &[String]) -> Dimension {
-    if tags.iter().any(|t| t == "theme:emergency_referrals") {
-        Dimension::SafetyEthics
-    } else if tags.iter().any(|t| t == "theme:health_data_tasks") {
-        Dimension::LanguageUnderstanding
-    } else {
-        Dimension::ClinicalReasoning
-    }
-}
+/// HealthBench is one task, so one dimension: its conversations ask for clinical
+/// judgement in every theme. The themes stay in the item's tags for breakdowns.
+/// (A task under two dimensions would make the hierarchy ambiguous.)
+const DIMENSION: Dimension = Dimension::ClinicalReasoning;
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "HealthBench");
@@ -71,7 +65,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             task: task.clone(),
             task_version: 1,
             track: Track::Llm,
-            dimension: dimension_for(&row.example_tags),
+            dimension: DIMENSION,
             language: guess_language(&last.content).into(),
             specialties: vec![],
             system: None,
