@@ -305,11 +305,27 @@ pub struct ReportArgs {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Map judged scores onto the physicians' scale with the judge's newest calibration
+    /// (see `medbench calibrate`); the report says whether and on how many ratings.
+    #[arg(long)]
+    pub calibrated: bool,
+    /// Apply this calibration (id or prefix) instead of the newest.
+    #[arg(long)]
+    pub calibration: Option<String>,
 }
 
 pub fn report(db: &str, a: ReportArgs) -> Result<i32> {
     let bank = SqliteBank::open(db)?;
-    let r = medbench_eval::stored_results(&bank, &a.run)?;
+    let r = if a.calibrated || a.calibration.is_some() {
+        let r =
+            medbench_eval::calibrated::calibrated_results(&bank, &a.run, a.calibration.as_deref())?;
+        if let Some(j) = &r.judging {
+            eprintln!("calibration: {}", j.calibration.note);
+        }
+        r
+    } else {
+        medbench_eval::stored_results(&bank, &a.run)?
+    };
     let text = match a.format.as_str() {
         "json" => medbench_report::to_json(&r),
         "csv" => medbench_report::to_csv(&r),

@@ -162,10 +162,11 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
             println!("  {who}: {n} calls");
         }
         println!(
-            "{} judge calls, {} answered from the judge cache, {} to send",
+            "{} judge calls: {} already judged and stored, {} answered from the judge cache, {} to send",
             e.calls,
+            e.stored,
             e.cached,
-            e.calls - e.cached
+            e.calls - e.stored - e.cached
         );
         println!(
             "estimated tokens to send: {} in, {} out (input counted as characters / 4; output as a typical verdict)",

@@ -5,6 +5,7 @@
 
 mod eval;
 mod filters;
+mod human;
 mod import;
 mod items;
 mod judge;
@@ -73,6 +74,21 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
         after_help = "Stored judgements of the same judge version are reused; a different judge model, endpoint or prompt makes new ones.\nExit status 3 means some judge calls failed; run the command again to retry only them."
     )]
     Judge(judge::JudgeRunArgs),
+    /// Physicians' side: blinded samples of responses to rate.
+    ///
+    /// Example: medbench human sample run-1a2b3c --n 100 --out sample.jsonl
+    #[command(subcommand)]
+    Human(human::HumanCommand),
+    /// Physician ratings: import a filled ratings sheet.
+    ///
+    /// Example: medbench ratings import sample.jsonl.ratings.csv
+    #[command(subcommand)]
+    Ratings(human::RatingsCommand),
+    /// How well a judge agrees with physicians, next to how well physicians agree with each other;
+    /// fits and stores an isotonic map that `report --calibrated` applies.
+    ///
+    /// Example: medbench calibrate --judge gpt-judge --task HealthBench
+    Calibrate(human::CalibrateArgs),
     /// Print or write a stored run's results as json, csv or html.
     ///
     /// Example: medbench report run-1a2b3c --format html --out report.html
@@ -143,6 +159,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Items(cmd) => items::run(&cli.db, cmd),
         Command::Eval(args) => eval::eval(&cli.db, *args),
         Command::Judge(args) => judge::judge(&cli.db, args),
+        Command::Human(cmd) => human::human(&cli.db, cmd),
+        Command::Ratings(cmd) => human::ratings(&cli.db, cmd),
+        Command::Calibrate(args) => human::calibrate(&cli.db, args),
         Command::Report(args) => eval::report(&cli.db, args),
         Command::Compare(args) => eval::compare(&cli.db, args),
         Command::Runs => eval::runs(&cli.db),

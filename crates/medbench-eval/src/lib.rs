@@ -10,6 +10,7 @@
 //! command resumes a killed run and asks only what had not been answered.
 
 pub mod answer;
+pub mod calibrated;
 pub mod compare;
 pub mod pipeline;
 pub mod render;

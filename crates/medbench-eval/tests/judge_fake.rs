@@ -350,3 +350,167 @@ fn key_points_and_scale_judges_score_recall_and_normalised_ratings() {
     );
     let _ = PathBuf::new();
 }
+
+/// Cohen's kappa for two binary raters, written out here to check the platform's.
+fn kappa(pairs: &[(f64, f64)]) -> f64 {
+    let n = pairs.len() as f64;
+    let po = pairs.iter().filter(|(a, b)| a == b).count() as f64 / n;
+    let a1 = pairs.iter().filter(|(a, _)| *a == 1.0).count() as f64 / n;
+    let b1 = pairs.iter().filter(|(_, b)| *b == 1.0).count() as f64 / n;
+    let pe = a1 * b1 + (1.0 - a1) * (1.0 - b1);
+    (po - pe) / (1.0 - pe)
+}
+
+#[test]
+fn blinded_sample_ratings_and_calibration_round_trip() {
+    let (dir, db) = bank_with(demo_inputs());
+    let rt = runtime();
+    let model = rt.block_on(start(FakeConfig {
+        answer: AnswerPolicy::Fixed("Advice from the model under test.".into()),
+        ..Default::default()
+    }));
+    let judge = rt.block_on(start(FakeConfig {
+        answer: rubric_judge(),
+        ..Default::default()
+    }));
+    let spec = judge_spec(&judge, "cal-judge");
+    let opts = EvalOptions {
+        selection: Selection {
+            tasks: vec!["DemoEthicsEN".into(), "DemoShield".into()],
+            ..Default::default()
+        },
+        out: Some(dir.path().join("out")),
+        judges: vec![build_judge(&spec).unwrap()],
+        ..Default::default()
+    };
+    let out = evaluate(
+        &db,
+        &endpoint(&model, "secret-model-name"),
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap();
+    let mut bank = SqliteBank::open(&db).unwrap();
+
+    // The sample is blinded: no model name, run id or item id anywhere in it.
+    let rows = medbench_judge::human::sample(
+        &mut bank,
+        std::slice::from_ref(&out.run_id),
+        100,
+        7,
+        &[],
+        b"k",
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 10, "5 DemoEthicsEN + 5 DemoShield answers");
+    let text = serde_json::to_string(&rows).unwrap();
+    assert!(!text.contains("secret-model-name") && !text.contains(&out.run_id));
+    assert!(!text.contains("DemoEthicsEN/0") && !text.contains("DemoShield/0"));
+    let sheet = medbench_judge::human::ratings_template(&rows);
+    assert!(sheet.starts_with("rater,institution,response,criterion,value\n"));
+
+    // Two physicians: A disagrees with the judge on criterion 2, B on criterion 1.
+    let judged = bank.judgements(&out.run_id).unwrap();
+    let mut csv = String::from("rater,institution,response,criterion,value\n");
+    let (mut judge_pairs, mut phys_pairs) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let (run, item) = bank.human_sample(&r.sample).unwrap().unwrap();
+        assert_eq!(run, out.run_id);
+        for c in &r.criteria {
+            let n = c["criterion"].as_u64().unwrap();
+            let j = judged
+                .iter()
+                .find(|x| x.item_id == item && x.unit == format!("c{n}"))
+                .unwrap()
+                .value
+                .unwrap();
+            let a = if n == 2 { 1.0 - j } else { j };
+            let b = if n == 1 { 1.0 - j } else { j };
+            for (who, v) in [("dr-a", a), ("dr-b", b)] {
+                let word = if v == 1.0 { "met" } else { "not met" };
+                csv.push_str(&format!("{who},Test Hospital,{},{n},{word}\n", r.sample));
+            }
+            judge_pairs.extend([(j, a), (j, b)]);
+            phys_pairs.push((a, b));
+        }
+    }
+    let path = dir.path().join("ratings.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let imported = medbench_judge::ratings::import_ratings(&mut bank, &path).unwrap();
+    assert!(imported.errors.is_empty(), "{:?}", imported.errors);
+    assert_eq!((imported.raters, imported.responses), (2, 10));
+
+    let report =
+        medbench_judge::calibrate::calibrate(&mut bank, "cal-judge", None, None, 1).unwrap();
+    let row = |name: &str| {
+        report
+            .criteria
+            .iter()
+            .find(|r| r.metric == name)
+            .unwrap()
+            .clone()
+    };
+    let k = row("Cohen's kappa");
+    assert!((k.judge.value.unwrap() - kappa(&judge_pairs)).abs() < 1e-12);
+    assert!((k.physicians.unwrap().value.unwrap() - kappa(&phys_pairs)).abs() < 1e-12);
+    assert_eq!(k.judge.n, judge_pairs.len());
+    let ci = (k.judge.ci_low.unwrap(), k.judge.ci_high.unwrap());
+    assert!(
+        ci.0 <= k.judge.value.unwrap() && k.judge.value.unwrap() <= ci.1,
+        "{ci:?}"
+    );
+    assert!(report.flags.is_empty(), "{:?}", report.flags);
+    assert_eq!(report.map_items, 10);
+
+    // The report can apply the map, and says so.
+    let cal = medbench_eval::calibrated::calibrated_results(&bank, &out.run_id, None).unwrap();
+    let info = &cal.judging.as_ref().unwrap().calibration;
+    assert!(info.applied);
+    assert_eq!(
+        (info.items_mapped, info.ratings),
+        (10, imported.rows as u64)
+    );
+
+    // A judge that changed (another model behind the same name) is flagged.
+    let mut changed = spec.clone();
+    changed.model.name = "another-judge-model".into();
+    let now = build_judge(&changed).unwrap();
+    let again =
+        medbench_judge::calibrate::calibrate(&mut bank, "cal-judge", None, Some(&now), 1).unwrap();
+    assert!(
+        again
+            .flags
+            .iter()
+            .any(|f| f.contains("agreement was measured on judge version")),
+        "{:?}",
+        again.flags
+    );
+
+    // Bad rows name file, line and field, and store nothing.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("rater,institution,response,criterion,value\ndr-c,X,{},99,met\ndr-c,X,{},1,maybe\n,X,{},1,met\n", rows[0].sample, rows[0].sample, rows[0].sample),
+    )
+    .unwrap();
+    let before = bank.ratings().unwrap().len();
+    let r = medbench_judge::ratings::import_ratings(&mut bank, &bad).unwrap();
+    let shown = bad.display().to_string();
+    assert_eq!(r.errors.len(), 3, "{:?}", r.errors);
+    assert!(
+        r.errors[0].starts_with(&format!("{shown}:2: criterion:")),
+        "{}",
+        r.errors[0]
+    );
+    assert!(
+        r.errors[1].starts_with(&format!("{shown}:3: value:")),
+        "{}",
+        r.errors[1]
+    );
+    assert!(
+        r.errors[2].starts_with(&format!("{shown}:4: rater:")),
+        "{}",
+        r.errors[2]
+    );
+    assert_eq!(bank.ratings().unwrap().len(), before);
+}

@@ -50,11 +50,13 @@ fn answer_of(a: &StoredAnswer) -> Option<String> {
     a.tool_calls.clone().or_else(|| a.text.clone())
 }
 
-/// Visit every judge call a run still needs.
+/// Visit every judge call a run still needs; count in `stored` (item, calls) the
+/// answers whose verdicts are all stored already.
 fn produce(
     bank: &SqliteBank,
     run_id: &str,
     judges: &[Judge],
+    stored: &mut (HashSet<String>, u64),
     sink: &mut dyn FnMut(Job) -> bool,
 ) -> Result<()> {
     let done: HashSet<(String, String, String)> = bank
@@ -90,6 +92,8 @@ fn produce(
                 .iter()
                 .all(|u| done.contains(&(item.id.clone(), version.clone(), u.clone())))
             {
+                stored.0.insert(item.id.clone());
+                stored.1 += 1;
                 continue;
             }
             let hash = request_hash(&judge.endpoint, &req.request);
@@ -120,9 +124,11 @@ fn produce(
 pub struct Estimate {
     /// Answers that get a judgement.
     pub items: u64,
-    /// Judge calls still needed (rubric: one per criterion).
+    /// Judge calls behind those answers (rubric: one per criterion).
     pub calls: u64,
-    /// Of those, answerable from the judge cache.
+    /// Of those, already judged by this judge version and stored (reused, not asked).
+    pub stored: u64,
+    /// Of the rest, answerable from the judge cache.
     pub cached: u64,
     /// Estimated tokens of the calls that would be sent.
     pub prompt_tokens: u64,
@@ -150,7 +156,8 @@ pub fn estimate(db: &str, run_id: &str, judges: &[Judge]) -> Result<Estimate> {
         ..Default::default()
     };
     let mut items = HashSet::new();
-    produce(&bank, run_id, judges, &mut |job| {
+    let mut stored = (HashSet::new(), 0);
+    produce(&bank, run_id, judges, &mut stored, &mut |job| {
         items.insert(job.item_id.clone());
         e.calls += 1;
         let judge = &judges[job.judge];
@@ -171,8 +178,11 @@ pub fn estimate(db: &str, run_id: &str, judges: &[Judge]) -> Result<Estimate> {
         }
         true
     })?;
+    items.extend(stored.0);
     e.items = items.len() as u64;
-    if e.calls == e.cached {
+    e.stored = stored.1;
+    e.calls += stored.1;
+    if e.calls == e.cached + e.stored {
         e.cost_usd = e.cost_usd.or(Some(0.0));
     }
     Ok(e)
@@ -189,7 +199,8 @@ pub fn judge_run(
     if judges.is_empty() {
         return Ok(p);
     }
-    p.total = estimate(db, run_id, judges)?.calls;
+    let e = estimate(db, run_id, judges)?;
+    p.total = e.calls - e.stored;
     if p.total == 0 {
         return Ok(p);
     }
@@ -200,9 +211,13 @@ pub fn judge_run(
     std::thread::scope(|s| -> Result<()> {
         let producer = s.spawn(move || -> Result<()> {
             let bank = SqliteBank::open(db)?;
-            produce(&bank, run_id, judges, &mut |job| {
-                jtx.blocking_send(job).is_ok()
-            })
+            produce(
+                &bank,
+                run_id,
+                judges,
+                &mut (HashSet::new(), 0),
+                &mut |job| jtx.blocking_send(job).is_ok(),
+            )
         });
         let dispatcher = s.spawn(move || -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()

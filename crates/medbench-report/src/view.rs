@@ -148,6 +148,8 @@ pub(crate) struct ReportView {
     task_chart_height: usize,
     heat_chart_height: usize,
     has_heatmap: bool,
+    judging: Option<crate::Judging>,
+    warnings: Vec<String>,
 }
 
 /// Track keys in canonical order.
@@ -342,6 +344,8 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
         cost: u.cost_usd.map(|c| format!("${c:.4}")),
         manifest: manifest_summary(&r.manifest),
         manifest_json: serde_json::to_string_pretty(&r.manifest).unwrap_or_default(),
+        judging: r.judging.clone(),
+        warnings: r.warnings.clone(),
         track_charts,
         heat_chart_height: 110 + 32 * n_spec.max(3),
         has_heatmap,
