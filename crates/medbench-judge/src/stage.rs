@@ -47,7 +47,11 @@ fn answer_of(a: &StoredAnswer) -> Option<String> {
     if a.error_kind.is_some() {
         return None;
     }
-    a.tool_calls.clone().or_else(|| a.text.clone())
+    // An empty answer is unparsed already; there is nothing for a judge to read.
+    a.tool_calls
+        .clone()
+        .or_else(|| a.text.clone())
+        .filter(|t| !t.trim().is_empty())
 }
 
 /// Visit every judge call a run still needs; count in `stored` (item, calls) the

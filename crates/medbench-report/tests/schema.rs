@@ -75,3 +75,45 @@ fn broken_documents_are_rejected() {
     bad["items"]["errors"] = (-1).into();
     assert!(!v.is_valid(&bad), "negative count");
 }
+
+#[test]
+fn judged_and_calibrated_results_validate_and_typos_do_not() {
+    let mut r = sample::demo("m");
+    r.judging = Some(medbench_report::Judging {
+        judges: vec![medbench_report::JudgeInfo {
+            name: "house-judge".into(),
+            model: "qwen2.5-7b".into(),
+            kind: "rubric".into(),
+            version: "82ce557d5a".into(),
+            prompt_version: "1a2b3c4d".into(),
+            items: 30,
+            calls: 310,
+            cached: 12,
+            unparsed: 1,
+            refusals: 0,
+            errors: 0,
+            prompt_tokens: 120_000,
+            completion_tokens: 9_000,
+            cost_usd: Some(0.31),
+        }],
+        calibration: medbench_report::CalibrationInfo {
+            applied: true,
+            id: Some("cal-aead6b7f90".into()),
+            ratings: 620,
+            items: 30,
+            items_mapped: 30,
+            note: "isotonic map applied".into(),
+        },
+    });
+    r.warnings = vec!["task X mixes scorers: a, b".into()];
+    let mut doc: Value = serde_json::from_str(&to_json(&r)).unwrap();
+    assert_eq!(errors(&validator(), &doc), Vec::<String>::new());
+    doc["judging"]["judges"][0]["kind"] = "vibes".into();
+    doc["judging"]["calibration"]["aplied"] = true.into();
+    assert_eq!(
+        errors(&validator(), &doc).len(),
+        2,
+        "{:?}",
+        errors(&validator(), &doc)
+    );
+}
