@@ -1,24 +1,7 @@
 //! The `medbench` binary as a user runs it: import, stats, list, show, export.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn medbench(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_medbench"))
-        .args(args)
-        .env("MEDBENCH_DB", db)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("the medbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{medbench, text};
 
 #[test]
 fn help_lists_every_subcommand_with_an_example() {

@@ -1,25 +1,12 @@
 //! `medbench eval` as a user runs it, including a kill in the middle of a run.
 
+mod common;
+use common::{medbench, text};
+
 use medbench_fake_llm::{AnswerPolicy, FakeConfig, start};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn medbench(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_medbench"))
-        .args(args)
-        .env("MEDBENCH_DB", db)
-        .output()
-        .expect("the medbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn the_readme_first_command_works_offline() {

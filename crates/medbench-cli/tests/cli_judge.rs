@@ -1,25 +1,10 @@
 //! The judge workflow as a user runs it: eval with a judge, a dry run, re-judging,
 //! a blinded sample, ratings back in, calibration and a calibrated report.
 
+mod common;
+use common::{medbench, text};
+
 use medbench_fake_llm::{AnswerPolicy, FakeConfig, start};
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn medbench(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_medbench"))
-        .args(args)
-        .env("MEDBENCH_DB", db)
-        .output()
-        .expect("the medbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn eval_with_a_judge_then_dry_run_sample_rate_calibrate_and_report() {

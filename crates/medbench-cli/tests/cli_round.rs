@@ -1,24 +1,7 @@
 //! `medbench round …`, `submit`, `eval --round` and `contamination` as a user runs them.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn medbench(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_medbench"))
-        .args(args)
-        .env("MEDBENCH_DB", db)
-        .env_remove("MEDBENCH_SECRET")
-        .output()
-        .expect("the medbench binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{medbench, text};
 
 #[test]
 fn round_commands_have_help_with_examples() {

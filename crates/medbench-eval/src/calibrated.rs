@@ -4,7 +4,7 @@
 //! of a judge version the calibration was fitted on are mapped, and the results
 //! say how many were and why the others were not.
 
-use crate::scoring::{self, ItemMeta, Scored};
+use crate::scoring::{ItemMeta, Scored};
 use crate::{find_run, stored_results};
 use anyhow::{Context, Result, bail};
 use medbench_report::{CalibrationInfo, Results};
@@ -117,18 +117,7 @@ pub fn calibrated_results(bank: &SqliteBank, run: &str, id: Option<&str>) -> Res
         });
         Ok(())
     })?;
-    let usage = bank.run_usage(&row.id)?;
-    let seed = old
-        .manifest
-        .get("seed")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    let mut r = scoring::results(&row.id, &scored, usage, seed)?;
-    r.model = old.model;
-    r.started_at = old.started_at;
-    r.finished_at = old.finished_at;
-    r.usage.cost_usd = old.usage.cost_usd;
-    r.manifest = old.manifest;
+    let mut r = crate::rescored(bank, &row.id, &scored, old)?;
     let mut note =
         format!("isotonic map fitted on physician ratings applied to {mapped} judged item(s)");
     for (who, n) in &skipped {

@@ -351,26 +351,15 @@ pub fn rejudge(
     let row = find_run(&bank, run)?;
     let old = stored_results(&bank, &row.id)?;
     let (scored, judging) = score_stage(db, &mut bank, &row.id, judges, judge_progress)?;
-    let usage = bank.run_usage(&row.id)?;
-    let seed = old
-        .manifest
-        .get("seed")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
-    let mut results = scoring::results(&row.id, &scored, usage, seed)?;
+    let mut results = rescored(&bank, &row.id, &scored, old)?;
     results.judging = judging;
-    results.model = old.model;
-    results.started_at = old.started_at;
-    results.finished_at = old.finished_at.clone();
-    results.usage.cost_usd = old.usage.cost_usd;
-    results.manifest = old.manifest;
     if let Some(m) = results.manifest.as_object_mut() {
         m.insert("judges".into(), judges_manifest(judges));
         m.insert("judged_at".into(), json!(pipeline::now()));
     }
     bank.finish_run(
         &row.id,
-        old.finished_at.as_deref().unwrap_or(""),
+        results.finished_at.clone().unwrap_or_default().as_str(),
         &results.manifest.to_string(),
         &medbench_report::to_json(&results),
     )?;
@@ -379,6 +368,30 @@ pub fn rejudge(
         .unwrap_or_else(|| PathBuf::from("results").join(&row.id));
     write_outputs(&out_dir, &results)?;
     Ok((results, out_dir))
+}
+
+/// Results aggregated afresh from `scored`, keeping what the stored results `old`
+/// knew that scoring does not: model, times, cost and manifest.
+pub fn rescored(
+    bank: &SqliteBank,
+    run_id: &str,
+    scored: &[scoring::Scored],
+    old: Results,
+) -> Result<Results> {
+    let usage = bank.run_usage(run_id)?;
+    let seed = old
+        .manifest
+        .get("seed")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let mut r = scoring::results(run_id, scored, usage, seed)?;
+    r.model = old.model;
+    r.started_at = old.started_at;
+    r.finished_at = old.finished_at;
+    r.usage.cost_usd = old.usage.cost_usd;
+    r.manifest = old.manifest;
+    r.judging = old.judging;
+    Ok(r)
 }
 
 /// Write results.json, results.csv and report.html into `dir`.
