@@ -5,6 +5,7 @@
 
 mod bank;
 mod evalbench;
+mod load;
 mod roundbench;
 
 #[global_allocator]
@@ -65,6 +66,21 @@ enum Cmd {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Open-loop HTTP load: GET the URLs in turn at a fixed rate; latency percentiles
+    /// are counted from each request's scheduled start.
+    ///
+    /// Example: medbench-bench load --url http://127.0.0.1:8080/leaderboard --rate 500 --seconds 20 --header "authorization: Bearer TOKEN"
+    Load {
+        #[arg(long = "url", required = true)]
+        urls: Vec<String>,
+        /// `name: value`, repeatable.
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+    },
     #[command(hide = true)]
     ChildImport { file: String, db: String },
     #[command(hide = true)]
@@ -87,6 +103,37 @@ fn main() -> Result<()> {
             submission,
             dir,
         } => roundbench::run(items, per_task, permutations, submission, dir),
+        Cmd::Load {
+            urls,
+            headers,
+            rate,
+            seconds,
+        } => {
+            let headers = headers
+                .iter()
+                .map(|h| {
+                    h.split_once(':')
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .ok_or_else(|| anyhow::anyhow!("--header `{h}`: expected `name: value`"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let r = load::run(&urls, &headers, rate, seconds)?;
+            println!(
+                "{} requests in {:.1} s ({:.0}/s), {} errors; latency ms p50 {:.2} · p90 {:.2} · p99 {:.2} · max {:.2}",
+                r.sent,
+                r.seconds,
+                r.rate(),
+                r.errors,
+                r.p50,
+                r.p90,
+                r.p99,
+                r.max
+            );
+            for e in &r.error_samples {
+                println!("  error: {e}");
+            }
+            Ok(())
+        }
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
     }
