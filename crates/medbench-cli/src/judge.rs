@@ -155,6 +155,13 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
     let bank = medbench_store::SqliteBank::open(db)?;
     let run = medbench_eval::find_run(&bank, &a.run)?;
     drop(bank);
+    let spec: serde_json::Value = serde_json::from_str(&run.spec).unwrap_or_default();
+    if spec.get("round").is_some() {
+        bail!(
+            "run {} answered a round (or is a submission); judging round runs is not supported yet: their answers belong to permuted instances, not bank items",
+            run.id
+        );
+    }
     if a.dry_run {
         let e = medbench_judge::estimate(db, &run.id, &judges)?;
         println!("run {}: {} answers to judge", run.id, e.items);
