@@ -10,6 +10,7 @@ mod import;
 mod items;
 mod judge;
 mod round;
+mod serve;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -122,6 +123,26 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
     /// Example: medbench contamination crawl/ --json
     #[command(after_help = "Exit status 1 when a canary or an item at risk was found.")]
     Contamination(round::ContaminationArgs),
+    /// Serve the platform: JSON API, web pages, live-evaluation worker, on one port.
+    ///
+    /// Example: medbench serve --addr 127.0.0.1:8080
+    ///
+    /// Example: medbench serve --config server.toml --log-json
+    #[command(
+        after_help = "Create an admin first: medbench user add root --role admin && medbench token create --user root
+Then open http://127.0.0.1:8080/ and log in with the token. docs/server.md has the rest."
+    )]
+    Serve(serve::ServeArgs),
+    /// Platform users and their roles.
+    ///
+    /// Example: medbench user add ana --role submitter
+    #[command(subcommand)]
+    User(serve::UserCommand),
+    /// API tokens: create (shown once), list, revoke.
+    ///
+    /// Example: medbench token create --user ana --label laptop
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
     /// List the specialty taxonomy (codes, Chinese and English names).
     ///
     /// Example: medbench specialties
@@ -137,12 +158,21 @@ fn main() {
     }
     let cli = Cli::parse();
     // Diagnostics go to stderr; `RUST_LOG=info` shows stage timings.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The server logs every request at info; the other commands only warnings.
+    let (default, json) = match &cli.command {
+        Command::Serve(a) => ("info", a.log_json),
+        _ => ("warn", false),
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        log.json().init();
+    } else {
+        log.init();
+    }
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -170,5 +200,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Round(cmd) => round::run(&cli.db, cmd),
         Command::Submit(args) => round::submit(&cli.db, args),
         Command::Contamination(args) => round::contamination(&cli.db, args),
+        Command::Serve(args) => serve::serve(&cli.db, args),
+        Command::User(cmd) => serve::user(&cli.db, cmd),
+        Command::Token(cmd) => serve::token(&cli.db, cmd),
     }
 }

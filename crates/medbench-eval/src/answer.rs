@@ -35,21 +35,28 @@ impl Answerer {
             },
             ProviderKind::Openai | ProviderKind::Anthropic => {
                 let base = spec.base_url.clone().expect("checked");
-                let key = spec
-                    .api_key_env
-                    .as_ref()
-                    .and_then(|v| std::env::var(v).ok());
+                let key = spec.api_key.clone().or_else(|| {
+                    spec.api_key_env
+                        .as_ref()
+                        .and_then(|v| std::env::var(v).ok())
+                });
                 let timeout = Duration::from_secs(spec.timeout_secs.unwrap_or(120));
                 let inner: Arc<dyn Provider> = if spec.provider == ProviderKind::Anthropic {
                     let mut p = Anthropic::new(base).with_timeout(timeout);
                     if let Some(k) = key {
                         p = p.with_api_key(k);
                     }
+                    if let Some(c) = &spec.http_client {
+                        p = p.with_client(c.clone());
+                    }
                     Arc::new(p)
                 } else {
                     let mut p = OpenAiCompatible::new(base).with_timeout(timeout);
                     if let Some(k) = key {
                         p = p.with_api_key(k);
+                    }
+                    if let Some(c) = &spec.http_client {
+                        p = p.with_client(c.clone());
                     }
                     Arc::new(p)
                 };

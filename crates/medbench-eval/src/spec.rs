@@ -69,6 +69,14 @@ pub struct ModelSpec {
     /// US dollars per million output tokens.
     #[serde(default)]
     pub price_output_per_mtok: Option<f64>,
+    /// The API key itself, for callers that hold it in memory (the platform server).
+    /// Never serialised, so it reaches no run spec, manifest or file.
+    #[serde(skip)]
+    pub api_key: Option<String>,
+    /// An HTTP client to use instead of the shared one (the server's pinned,
+    /// redirect-free client for registered endpoints). Never serialised.
+    #[serde(skip)]
+    pub http_client: Option<medbench_provider::HttpClient>,
 }
 
 impl ModelSpec {
@@ -95,6 +103,8 @@ impl ModelSpec {
             retry_budget_secs: None,
             price_input_per_mtok: None,
             price_output_per_mtok: None,
+            api_key: None,
+            http_client: None,
         }
     }
 

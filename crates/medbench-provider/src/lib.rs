@@ -34,6 +34,8 @@ pub use http::{install_tls_provider, shared_client};
 pub use openai::OpenAiCompatible;
 pub use ratelimit::RateLimiter;
 pub use reliable::{Limits, Reliable, RetryPolicy, estimate_tokens};
+/// The HTTP client type providers accept through `with_client`.
+pub use reqwest::Client as HttpClient;
 
 /// A boxed, `Send` future: what [`Provider::complete`] returns so the trait stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -22,8 +22,8 @@ pub use contamination::{CanaryHit, ContaminationReport, ItemAtRisk, scan};
 pub use draw::{DrawParams, Drawn, TaskDraw, draw};
 pub use export::{Layout, export};
 pub use live::evaluate_round;
-pub use submit::{Submitted, score_answers, submit};
-pub use validate::{Issue, IssueKind, ParsedSubmission, read_submission};
+pub use submit::{Submitted, score_answers, submit, submit_with};
+pub use validate::{Issue, IssueKind, ParsedSubmission, UnpackLimits, read_submission};
 
 use hmac::{Hmac, KeyInit, Mac};
 use medbench_store::{RoundRow, SqliteBank, StoreError};

@@ -6,7 +6,7 @@
 //! it compares with live runs (`medbench compare`).
 
 use crate::instance::instance_parts;
-use crate::validate::{Issue, read_submission};
+use crate::validate::{Issue, UnpackLimits, read_submission};
 use crate::{Result, RoundError, find_round};
 use medbench_core::{FormatKind, Item, item::sha256_hex};
 use medbench_eval::scoring::{ItemMeta, Scored, results, scorer_id};
@@ -205,8 +205,19 @@ pub(crate) fn selection(instances: &[InstanceRow]) -> Vec<(String, u32, String)>
     sel
 }
 
-/// Validate a filled export and score it into a run.
+/// Validate a filled export and score it into a run, with the default [`UnpackLimits`].
 pub fn submit(bank: &mut SqliteBank, round: &str, file: &Path, model: &str) -> Result<Submitted> {
+    submit_with(bank, round, file, model, &UnpackLimits::default())
+}
+
+/// [`submit`] with explicit bounds on what the submission may unpack to.
+pub fn submit_with(
+    bank: &mut SqliteBank,
+    round: &str,
+    file: &Path,
+    model: &str,
+    limits: &UnpackLimits,
+) -> Result<Submitted> {
     if model.trim().is_empty() {
         return Err(RoundError::Invalid(
             "--model must name the model that answered".into(),
@@ -217,7 +228,7 @@ pub fn submit(bank: &mut SqliteBank, round: &str, file: &Path, model: &str) -> R
         .iter()
         .map(|i| (i.instance_id.as_str(), i))
         .collect();
-    let sub = read_submission(file, &by_id)?;
+    let sub = read_submission(file, &by_id, limits)?;
     if sub.answers.is_empty() {
         let first = sub
             .issues

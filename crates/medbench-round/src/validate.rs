@@ -70,8 +70,29 @@ pub struct ParsedSubmission {
     pub hash: String,
 }
 
+/// Bounds on what a submission may unpack to. Zips are read in memory and never
+/// written out, but a small archive can still expand without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// Entries in one zip.
+    pub max_entries: usize,
+    /// Bytes of answer files in the whole submission, after decompression.
+    pub max_total_bytes: u64,
+}
+
+impl Default for UnpackLimits {
+    /// 20,000 entries and 512 MiB: a 700k-item round of answers fits with room to spare.
+    fn default() -> Self {
+        UnpackLimits {
+            max_entries: 20_000,
+            max_total_bytes: 512 << 20,
+        }
+    }
+}
+
 /// The JSONL files of a submission, as (display name, text), in name order.
-fn files_of(path: &Path) -> Result<Vec<(String, String)>> {
+fn files_of(path: &Path, limits: &UnpackLimits) -> Result<Vec<(String, String)>> {
+    let mut budget = limits.max_total_bytes;
     let mut out = Vec::new();
     if path.is_dir() {
         let mut stack = vec![path.to_path_buf()];
@@ -89,15 +110,15 @@ fn files_of(path: &Path) -> Result<Vec<(String, String)>> {
         found.sort();
         for p in found {
             match p.extension().and_then(|e| e.to_str()) {
-                Some("jsonl") => out.push((p.display().to_string(), read_text(&p)?)),
-                Some("zip") => out.extend(zip_files(&p)?),
+                Some("jsonl") => out.push((p.display().to_string(), read_text(&p, &mut budget)?)),
+                Some("zip") => out.extend(zip_files(&p, limits, &mut budget)?),
                 _ => {}
             }
         }
     } else if path.extension().and_then(|e| e.to_str()) == Some("zip") {
-        out.extend(zip_files(path)?);
+        out.extend(zip_files(path, limits, &mut budget)?);
     } else {
-        out.push((path.display().to_string(), read_text(path)?));
+        out.push((path.display().to_string(), read_text(path, &mut budget)?));
     }
     if out.is_empty() {
         return Err(RoundError::Invalid(format!(
@@ -108,27 +129,69 @@ fn files_of(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-fn read_text(p: &Path) -> Result<String> {
-    let bytes = std::fs::read(p).map_err(io_err("read", p))?;
+fn too_big(what: &str, limit: u64) -> RoundError {
+    RoundError::Invalid(format!(
+        "{what}: the submission unpacks to more than {} MiB of answer files; refused",
+        limit >> 20
+    ))
+}
+
+/// Read at most `budget` bytes from `r`, taking them off the budget.
+fn read_bounded(r: impl Read, what: &str, budget: &mut u64, limit: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    r.take(*budget + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| RoundError::Io {
+            action: "read",
+            path: what.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > *budget {
+        return Err(too_big(what, limit));
+    }
+    *budget -= bytes.len() as u64;
+    Ok(bytes)
+}
+
+fn read_text(p: &Path, budget: &mut u64) -> Result<String> {
+    let limit = *budget;
+    let f = std::fs::File::open(p).map_err(io_err("open", p))?;
+    let bytes = read_bounded(f, &p.display().to_string(), budget, limit)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn zip_files(p: &Path) -> Result<Vec<(String, String)>> {
+fn zip_files(p: &Path, limits: &UnpackLimits, budget: &mut u64) -> Result<Vec<(String, String)>> {
     let zerr = |source| RoundError::Zip {
         path: p.display().to_string(),
         source,
     };
     let f = std::fs::File::open(p).map_err(io_err("open", p))?;
     let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(zerr)?;
+    if z.len() > limits.max_entries {
+        return Err(RoundError::Invalid(format!(
+            "{}: {} entries in the zip, more than the {} allowed; refused",
+            p.display(),
+            z.len(),
+            limits.max_entries
+        )));
+    }
     let mut out = Vec::new();
     for i in 0..z.len() {
-        let mut e = z.by_index(i).map_err(zerr)?;
+        let e = z.by_index(i).map_err(zerr)?;
         let name = e.name().map_err(zerr)?.into_owned();
+        // Nothing is written out, but a name that would escape its folder marks a
+        // hostile or broken archive: say so rather than read it.
+        if e.enclosed_name().is_none() {
+            return Err(RoundError::Invalid(format!(
+                "{}!{name}: entry path is absolute or climbs out of the archive (`..`); refused",
+                p.display()
+            )));
+        }
         if !name.ends_with(".jsonl") || name.starts_with("__MACOSX") {
             continue;
         }
-        let mut bytes = Vec::new();
-        e.read_to_end(&mut bytes).map_err(io_err("read", p))?;
+        let what = format!("{}!{name}", p.display());
+        let bytes = read_bounded(e, &what, budget, limits.max_total_bytes)?;
         out.push((
             format!("{}!{name}", p.display()),
             String::from_utf8_lossy(&bytes).into_owned(),
@@ -150,8 +213,9 @@ fn id_text(v: &Value) -> Option<String> {
 pub fn read_submission(
     path: &Path,
     instances: &HashMap<&str, &InstanceRow>,
+    limits: &UnpackLimits,
 ) -> Result<ParsedSubmission> {
-    let files = files_of(path)?;
+    let files = files_of(path, limits)?;
     let mut hasher = Sha256::new();
     let mut sub = ParsedSubmission {
         files: files.len(),

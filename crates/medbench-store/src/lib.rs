@@ -10,6 +10,7 @@
 //! exactly as it was.
 
 mod judging;
+mod platform;
 mod rounds;
 mod row;
 mod runs;
@@ -17,6 +18,7 @@ mod sqlite;
 mod stats;
 
 pub use judging::{CalibrationRow, JudgeCacheEntry, JudgementRow, RatingRow};
+pub use platform::{JobRow, RunIndexRow, TokenOwner, TokenRow, UserRow};
 pub use rounds::{Candidate, Exposure, InstanceRow, RoundRow};
 pub use row::{ItemRow, RowError};
 pub use runs::{CachedAnswer, ResponseRow, RunRow, RunUsage, ScoreRow, StoredAnswer};

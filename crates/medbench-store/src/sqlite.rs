@@ -61,6 +61,8 @@ const MIGRATIONS: &[&str] = &[
     crate::rounds::MIGRATION,
     // 4: judge verdicts, judgements, physician ratings, human samples, calibrations.
     crate::judging::MIGRATION,
+    // 5: the platform server: users, hashed tokens, run owners, the job queue.
+    crate::platform::MIGRATION,
 ];
 
 /// An item bank in one SQLite file (or in memory with `:memory:`).

@@ -1,0 +1,150 @@
+//! The live-evaluation worker: takes queued jobs from the bank, one at a time,
+//! and evaluates the registered endpoint on the job's round.
+//!
+//! A job survives a restart: `running` jobs go back to the queue when the
+//! server starts, and the evaluation resumes its run (the run id hashes the
+//! round, model, endpoint and sampling), so answers stored before the stop are
+//! not asked again.
+
+use crate::netguard;
+use crate::state::AppState;
+use medbench_eval::{EvalOptions, ModelSpec, ProviderKind};
+use medbench_store::{JobRow, SqliteBank};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a job asks for: everything but the key, which is sealed apart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// The endpoint, e.g. `https://api.example.org/v1`.
+    pub base_url: String,
+    /// The model name the endpoint knows.
+    pub model: String,
+    /// `openai` (any OpenAI-compatible server) or `anthropic`.
+    #[serde(default)]
+    pub provider: ProviderKind,
+    /// The round (id or name) to answer.
+    pub round: String,
+    /// Requests in flight at once (capped by the server's limit).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+}
+
+pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("medbench-worker".into())
+        .spawn(move || {
+            if !state.config.worker {
+                return;
+            }
+            let mut bank = match SqliteBank::open(&state.config.db) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "the job worker cannot open the bank; no live jobs will run");
+                    return;
+                }
+            };
+            loop {
+                {
+                    let (m, _) = &state.wake;
+                    if m.lock().unwrap_or_else(|p| p.into_inner()).1 {
+                        return;
+                    }
+                }
+                match bank.claim_job(&medbench_eval::now()) {
+                    Ok(Some(job)) => run(&state, &mut bank, job),
+                    Ok(None) => {
+                        let (m, c) = &state.wake;
+                        let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
+                        if !g.0 && !g.1 {
+                            g = c
+                                .wait_timeout(g, Duration::from_secs(2))
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
+                        }
+                        g.0 = false;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming a job failed; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+        })
+        .expect("spawning the worker thread")
+}
+
+fn run(state: &AppState, bank: &mut SqliteBank, job: JobRow) {
+    tracing::info!(job = job.id, user = %job.user, "job started");
+    let outcome = evaluate(state, bank, &job);
+    let at = medbench_eval::now();
+    let r = match outcome {
+        Ok(run_id) => {
+            let _ = bank.set_run_owner(&run_id, job.user_id, "endpoint", &at);
+            if state.config.auto_publish {
+                let _ = bank.set_published(&run_id, true);
+            }
+            tracing::info!(job = job.id, run = %run_id, "job finished");
+            bank.end_job(job.id, "finished", Some(&run_id), None, &at)
+        }
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "job failed");
+            bank.end_job(job.id, "failed", None, Some(&e), &at)
+        }
+    };
+    if let Err(e) = r {
+        tracing::error!(job = job.id, error = %e, "cannot record the job's end");
+    }
+}
+
+fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<String, String> {
+    let spec: JobSpec = serde_json::from_str(&job.spec).map_err(|e| format!("job spec: {e}"))?;
+    // Checked again now: the name may resolve elsewhere than at registration.
+    let checked = netguard::check(&spec.base_url, state.config.allow_private_endpoints)
+        .map_err(|e| e.to_string())?;
+    let timeout = Duration::from_secs(state.config.endpoint_timeout_secs.max(1));
+    let client = netguard::pinned_client(&checked, timeout).map_err(|e| e.to_string())?;
+    let key = match &job.sealed_key {
+        Some(s) => Some(state.sealer.open(s)?),
+        None => None,
+    };
+    let mut model = ModelSpec::named(&spec.model);
+    model.provider = spec.provider;
+    model.base_url = Some(spec.base_url.clone());
+    model.api_key = key;
+    model.http_client = Some(client);
+    model.concurrency = Some(
+        spec.concurrency
+            .unwrap_or(8)
+            .clamp(1, state.config.max_job_concurrency.max(1)),
+    );
+    model.timeout_secs = Some(timeout.as_secs());
+    model.max_tokens = spec.max_tokens;
+    model.temperature = spec.temperature;
+    let opts = EvalOptions::default();
+    let mut last = Instant::now() - Duration::from_secs(10);
+    let id = job.id;
+    let mut progress = |p: medbench_eval::AskProgress| {
+        if last.elapsed() >= Duration::from_millis(500) || p.done == p.total {
+            last = Instant::now();
+            let _ = bank.job_progress(id, None, p.done as i64, p.total as i64);
+        }
+    };
+    let s =
+        medbench_round::evaluate_round(&state.config.db, &model, &spec.round, &opts, &mut progress)
+            .map_err(|e| e.to_string())?;
+    if s.results.items.errors > 0 {
+        tracing::warn!(
+            job = job.id,
+            errors = s.results.items.errors,
+            "some calls failed for good"
+        );
+    }
+    Ok(s.run_id)
+}

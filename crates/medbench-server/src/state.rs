@@ -1,0 +1,200 @@
+//! Server configuration and the state every handler shares.
+
+use crate::error::AppError;
+use crate::ops::{Metrics, RateLimiter};
+use crate::seal::Sealer;
+use anyhow::Context;
+use medbench_report::Results;
+use medbench_store::SqliteBank;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// How the server runs. Every field has a default; `medbench serve --config FILE`
+/// reads them from TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub addr: String,
+    /// The bank (a SQLite path).
+    pub db: String,
+    /// Let registered endpoints resolve to loopback, private or link-local addresses.
+    pub allow_private_endpoints: bool,
+    /// Requests per minute per token (per client address before logging in); 0 turns it off.
+    pub rate_limit_per_minute: u32,
+    /// Largest request body, in bytes (uploads included).
+    pub max_body_bytes: usize,
+    /// Largest total of answer files an upload may unpack to, in bytes.
+    pub max_unpacked_bytes: u64,
+    /// Most entries in an uploaded zip.
+    pub max_zip_entries: usize,
+    /// Publish platform runs as soon as they are scored (otherwise a curator publishes them).
+    pub auto_publish: bool,
+    /// Run the live-evaluation worker inside the server.
+    pub worker: bool,
+    /// Seconds before one call to a registered endpoint times out.
+    pub endpoint_timeout_secs: u64,
+    /// Requests in flight per live job, at most.
+    pub max_job_concurrency: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:8080".into(),
+            db: "medbench.db".into(),
+            allow_private_endpoints: false,
+            rate_limit_per_minute: 600,
+            max_body_bytes: 64 << 20,
+            max_unpacked_bytes: 512 << 20,
+            max_zip_entries: 20_000,
+            auto_publish: false,
+            worker: true,
+            endpoint_timeout_secs: 120,
+            max_job_concurrency: 16,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<ServerConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+/// A parsed, finished run, kept while its `finished_at` stays the same.
+pub(crate) struct CachedRun {
+    pub finished_at: String,
+    pub results: Arc<Results>,
+    pub html: Mutex<Option<Arc<String>>>,
+}
+
+/// Shared by every request and the worker.
+pub struct AppState {
+    pub config: ServerConfig,
+    bank: Mutex<SqliteBank>,
+    pub(crate) sealer: Sealer,
+    pub(crate) metrics: Metrics,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) runs: Mutex<HashMap<String, Arc<CachedRun>>>,
+    /// Round exports by round id: (file name, bytes), built once (exports are deterministic).
+    pub(crate) exports: Mutex<HashMap<String, Arc<Vec<(String, Vec<u8>)>>>>,
+    /// Wakes the worker when a job is queued; `true` asks it to stop.
+    pub(crate) wake: (Mutex<(bool, bool)>, Condvar),
+    pub(crate) started: std::time::Instant,
+    pub(crate) scratch: PathBuf,
+    touched: Mutex<HashMap<i64, std::time::Instant>>,
+}
+
+impl AppState {
+    pub fn open(config: ServerConfig) -> anyhow::Result<AppState> {
+        if config.db == ":memory:" {
+            anyhow::bail!(
+                "the server needs a bank in a file (its worker opens its own connection)"
+            );
+        }
+        let mut bank = medbench_store::SqliteBank::open(&config.db)
+            .with_context(|| format!("cannot open the bank at {}", config.db))?;
+        let sealer = Sealer::for_bank(&mut bank)?;
+        let scratch = std::env::temp_dir().join(format!("medbench-server-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("cannot create {}", scratch.display()))?;
+        Ok(AppState {
+            limiter: RateLimiter::new(config.rate_limit_per_minute),
+            config,
+            bank: Mutex::new(bank),
+            sealer,
+            metrics: Metrics::default(),
+            runs: Mutex::new(HashMap::new()),
+            exports: Mutex::new(HashMap::new()),
+            wake: (Mutex::new((false, false)), Condvar::new()),
+            started: std::time::Instant::now(),
+            scratch,
+            touched: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Run `f` on the bank on a blocking thread.
+    pub async fn db<T, E>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut SqliteBank) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let s = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut b = s.bank.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut b).map_err(Into::into)
+        })
+        .await?
+    }
+
+    /// True when a token's `last_used_at` is a minute old or more (and marks it fresh).
+    pub(crate) fn touch_due(&self, token_id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let mut t = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        match t.get(&token_id) {
+            Some(at) if now.duration_since(*at) < std::time::Duration::from_secs(60) => false,
+            _ => {
+                t.insert(token_id, now);
+                true
+            }
+        }
+    }
+
+    /// Record that a token was used (blocking).
+    pub(crate) fn touch(&self, token_id: i64) {
+        let mut b = self.bank.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = b.touch_token(token_id, &medbench_eval::now());
+    }
+
+    /// Wake the worker: a job was queued.
+    pub(crate) fn notify_worker(&self) {
+        let (m, c) = &self.wake;
+        m.lock().unwrap_or_else(|p| p.into_inner()).0 = true;
+        c.notify_all();
+    }
+
+    pub(crate) fn stop_worker(&self) {
+        let (m, c) = &self.wake;
+        m.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        c.notify_all();
+    }
+
+    /// A finished run's results, parsed once per version.
+    pub(crate) fn cached_run(
+        &self,
+        id: &str,
+        finished_at: &str,
+        text: impl FnOnce() -> Option<String>,
+    ) -> Option<Arc<CachedRun>> {
+        if let Some(c) = self.runs.lock().expect("runs cache").get(id)
+            && c.finished_at == finished_at
+        {
+            return Some(c.clone());
+        }
+        let results = medbench_report::from_json(&text()?).ok()?;
+        let c = Arc::new(CachedRun {
+            finished_at: finished_at.to_owned(),
+            results: Arc::new(results),
+            html: Mutex::new(None),
+        });
+        self.runs
+            .lock()
+            .expect("runs cache")
+            .insert(id.to_owned(), c.clone());
+        Some(c)
+    }
+}
+
+impl Drop for AppState {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
