@@ -347,11 +347,11 @@ pub(crate) async fn submit_bytes(
         let dir = tempfile::tempdir_in(&st.scratch).map_err(AppError::internal)?;
         let path = dir.path().join(&name);
         std::fs::write(&path, &bytes).map_err(AppError::internal)?;
-        let sub = medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(|e| {
-            AppError::bad_request(
-                e.to_string()
-                    .replace(&dir.path().display().to_string(), "upload"),
-            )
+        let shown = format!("{}/", dir.path().display());
+        let sub = medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(|e| match e {
+            RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
+            RoundError::Store(s) => s.into(),
+            e => AppError::bad_request(e.to_string().replace(&shown, "")),
         })?;
         let at = medbench_eval::now();
         b.set_run_owner(&sub.run_id, user, "upload", &at)?;
