@@ -7,6 +7,7 @@ mod bank;
 mod evalbench;
 mod load;
 mod roundbench;
+mod serverbench;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -81,6 +82,20 @@ enum Cmd {
         #[arg(long, default_value_t = 20.0)]
         seconds: f64,
     },
+    /// The platform server under read load: `medbench serve` in its own process with
+    /// published submissions; leaderboard, report and results endpoints at a fixed rate.
+    ///
+    /// Example: medbench-bench server --models 16 --rate 500 --seconds 20
+    Server {
+        #[arg(long, default_value_t = 16)]
+        models: usize,
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 18231)]
+        port: u16,
+    },
     #[command(hide = true)]
     ChildImport { file: String, db: String },
     #[command(hide = true)]
@@ -134,6 +149,12 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Server {
+            models,
+            rate,
+            seconds,
+            port,
+        } => serverbench::run(models, rate, seconds, port),
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
     }

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use medbench_round::{Layout, RoundError, UnpackLimits};
 use medbench_store::{Bank, ItemFilter, JobRow, RunIndexRow, SqliteBank};
 use serde::{Deserialize, Serialize};
@@ -127,20 +127,29 @@ pub async fn run_results(
 }
 
 /// The report page of a run, rendered once per run version.
-pub(crate) fn report_html(c: &CachedRun) -> Arc<String> {
+pub(crate) fn report_html(c: &CachedRun) -> Bytes {
     let mut h = c.html.lock().unwrap_or_else(|p| p.into_inner());
-    h.get_or_insert_with(|| Arc::new(medbench_report::to_html(&c.results)))
+    h.get_or_insert_with(|| Bytes::from(medbench_report::to_html(&c.results)))
         .clone()
+}
+
+/// A cached report as an HTML response, without copying it.
+pub(crate) async fn report_response(c: Arc<CachedRun>) -> ApiResult<Response> {
+    let cached = c.html.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let html = match cached {
+        Some(h) => h,
+        None => tokio::task::spawn_blocking(move || report_html(&c)).await?,
+    };
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
 pub async fn run_report(
     State(s): St,
     auth: axum::Extension<Auth>,
     Path(id): Path<String>,
-) -> ApiResult<Html<String>> {
+) -> ApiResult<Response> {
     let (_, c) = visible_run(&s, auth.principal()?, &id).await?;
-    let html = tokio::task::spawn_blocking(move || report_html(&c)).await?;
-    Ok(Html(html.as_str().to_owned()))
+    report_response(c).await
 }
 
 #[derive(Deserialize)]
@@ -207,7 +216,7 @@ pub async fn rounds(State(s): St) -> ApiResult<Json<Vec<RoundInfo>>> {
 pub(crate) async fn round_export(
     s: &Arc<AppState>,
     key: &str,
-) -> ApiResult<(String, Arc<Vec<(String, Vec<u8>)>>)> {
+) -> ApiResult<(String, crate::state::Export)> {
     let (key, st) = (key.to_owned(), s.clone());
     s.db(move |b| {
         let round = if key == "current" {
@@ -221,7 +230,7 @@ pub(crate) async fn round_export(
         if let Some(f) = st.exports.lock().expect("exports").get(&round.id) {
             return Ok((round.id.clone(), f.clone()));
         }
-        let dir = tempfile::tempdir_in(&st.scratch).map_err(AppError::internal)?;
+        let dir = tempfile::tempdir_in(st.scratch.path()).map_err(AppError::internal)?;
         let files = medbench_round::export(b, &round.id, Layout::MedbenchV4, dir.path())
             .map_err(round_err)?;
         let mut out = Vec::new();
@@ -344,15 +353,18 @@ pub(crate) async fn submit_bytes(
                 .map(|r| r.id)
                 .ok_or_else(|| AppError::not_found("no round has been drawn yet"))?,
         };
-        let dir = tempfile::tempdir_in(&st.scratch).map_err(AppError::internal)?;
+        let dir = tempfile::tempdir_in(st.scratch.path()).map_err(AppError::internal)?;
         let path = dir.path().join(&name);
         std::fs::write(&path, &bytes).map_err(AppError::internal)?;
         let shown = format!("{}/", dir.path().display());
-        let sub = medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(|e| match e {
-            RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
-            RoundError::Store(s) => s.into(),
-            e => AppError::bad_request(e.to_string().replace(&shown, "")),
-        })?;
+        let sub =
+            medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(
+                |e| match e {
+                    RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
+                    RoundError::Store(s) => s.into(),
+                    e => AppError::bad_request(e.to_string().replace(&shown, "")),
+                },
+            )?;
         let at = medbench_eval::now();
         b.set_run_owner(&sub.run_id, user, "upload", &at)?;
         if auto {

@@ -36,14 +36,18 @@ pub struct JobSpec {
     pub temperature: Option<f64>,
 }
 
+/// The worker holds the state weakly: it stops when the server is gone.
 pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
+    let weak = Arc::downgrade(&state);
+    let (enabled, db) = (state.config.worker, state.config.db.clone());
+    drop(state);
     std::thread::Builder::new()
         .name("medbench-worker".into())
         .spawn(move || {
-            if !state.config.worker {
+            if !enabled {
                 return;
             }
-            let mut bank = match SqliteBank::open(&state.config.db) {
+            let mut bank = match SqliteBank::open(&db) {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "the job worker cannot open the bank; no live jobs will run");
@@ -51,6 +55,9 @@ pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
                 }
             };
             loop {
+                let Some(state) = weak.upgrade() else {
+                    return;
+                };
                 {
                     let (m, _) = &state.wake;
                     if m.lock().unwrap_or_else(|p| p.into_inner()).1 {

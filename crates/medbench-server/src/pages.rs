@@ -212,10 +212,9 @@ pub async fn run(State(s): St, auth: Au, Path(id): Path<String>) -> PageResult<H
     )
 }
 
-pub async fn report(State(s): St, auth: Au, Path(id): Path<String>) -> PageResult<Html<String>> {
+pub async fn report(State(s): St, auth: Au, Path(id): Path<String>) -> PageResult<Response> {
     let (_, c) = h::visible_run(&s, auth.principal()?, &id).await?;
-    let html = tokio::task::spawn_blocking(move || h::report_html(&c)).await?;
-    Ok(Html(html.as_str().to_owned()))
+    Ok(h::report_response(c).await?)
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,6 @@ use medbench_report::Results;
 use medbench_store::SqliteBank;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 /// How the server runs. Every field has a default; `medbench serve --config FILE`
@@ -70,8 +69,11 @@ impl ServerConfig {
 pub(crate) struct CachedRun {
     pub finished_at: String,
     pub results: Arc<Results>,
-    pub html: Mutex<Option<Arc<String>>>,
+    pub html: Mutex<Option<axum::body::Bytes>>,
 }
+
+/// A round's download: (file name, bytes) per file.
+pub(crate) type Export = Arc<Vec<(String, Vec<u8>)>>;
 
 /// Shared by every request and the worker.
 pub struct AppState {
@@ -82,11 +84,12 @@ pub struct AppState {
     pub(crate) limiter: RateLimiter,
     pub(crate) runs: Mutex<HashMap<String, Arc<CachedRun>>>,
     /// Round exports by round id: (file name, bytes), built once (exports are deterministic).
-    pub(crate) exports: Mutex<HashMap<String, Arc<Vec<(String, Vec<u8>)>>>>,
+    pub(crate) exports: Mutex<HashMap<String, Export>>,
     /// Wakes the worker when a job is queued; `true` asks it to stop.
     pub(crate) wake: (Mutex<(bool, bool)>, Condvar),
     pub(crate) started: std::time::Instant,
-    pub(crate) scratch: PathBuf,
+    /// Uploads are unpacked under here; removed with the state.
+    pub(crate) scratch: tempfile::TempDir,
     touched: Mutex<HashMap<i64, std::time::Instant>>,
 }
 
@@ -100,9 +103,10 @@ impl AppState {
         let mut bank = medbench_store::SqliteBank::open(&config.db)
             .with_context(|| format!("cannot open the bank at {}", config.db))?;
         let sealer = Sealer::for_bank(&mut bank)?;
-        let scratch = std::env::temp_dir().join(format!("medbench-server-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch)
-            .with_context(|| format!("cannot create {}", scratch.display()))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("medbench-server-")
+            .tempdir()
+            .context("cannot create a scratch directory for uploads")?;
         Ok(AppState {
             limiter: RateLimiter::new(config.rate_limit_per_minute),
             config,
@@ -190,11 +194,5 @@ impl AppState {
             .expect("runs cache")
             .insert(id.to_owned(), c.clone());
         Some(c)
-    }
-}
-
-impl Drop for AppState {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.scratch);
     }
 }

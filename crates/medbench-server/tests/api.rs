@@ -16,8 +16,15 @@ async fn an_upload_is_scored_and_bad_uploads_get_clear_errors() {
     let sub = &f.tokens["submitter"];
     let zip = llm_zip(&c, &base, sub).await;
     // Questions only: every row's answer is blank.
-    for (name, bytes) in unzip(&zip).into_iter().filter(|(n, _)| n.ends_with(".jsonl")) {
-        for l in String::from_utf8(bytes).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+    for (name, bytes) in unzip(&zip)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".jsonl"))
+    {
+        for l in String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             let v: Value = serde_json::from_str(l).unwrap();
             assert_eq!(v["answer"], "", "{name}");
         }
@@ -27,7 +34,15 @@ async fn an_upload_is_scored_and_bad_uploads_get_clear_errors() {
     assert!(out["answered"].as_u64().unwrap() > 20, "{out}");
     assert_eq!(out["published"], false);
     let run = out["run_id"].as_str().unwrap();
-    let r: Value = c.get(format!("{base}/api/v1/runs/{run}")).bearer_auth(sub).send().await.unwrap().json().await.unwrap();
+    let r: Value = c
+        .get(format!("{base}/api/v1/runs/{run}"))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["model"]["name"], "always-a");
     assert!(r["tasks"].as_object().unwrap().len() > 5);
 
@@ -36,23 +51,47 @@ async fn an_upload_is_scored_and_bad_uploads_get_clear_errors() {
     files.retain(|n, _| n.ends_with(".jsonl"));
     let (first, text) = files.iter_mut().next().unwrap();
     let first = first.clone();
-    let mut lines: Vec<String> = String::from_utf8(text.clone()).unwrap().lines().map(String::from).collect();
-    lines[0] = lines[0].replace("\"answer\": \"\"", "\"answer\": \"A\"").replace("\"answer\":\"\"", "\"answer\":\"A\"");
-    lines.push(r#"{"question": "?", "answer": "A", "other": {"id": "not-an-instance", "source": "x"}}"#.into());
+    let mut lines: Vec<String> = String::from_utf8(text.clone())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    lines[0] = lines[0]
+        .replace("\"answer\": \"\"", "\"answer\": \"A\"")
+        .replace("\"answer\":\"\"", "\"answer\":\"A\"");
+    lines.push(
+        r#"{"question": "?", "answer": "A", "other": {"id": "not-an-instance", "source": "x"}}"#
+            .into(),
+    );
     lines.push(r#"{"question": "?", "answer": "A", "oth"#.into());
     let bad = zip_of(&[(first.as_str(), lines.join("\n").as_bytes())]);
     let (s, out) = upload(&c, &base, sub, "sloppy", bad).await;
     assert_eq!(s, 201, "{out}");
     let issues = out["issues"].to_string();
-    assert!(issues.contains(&format!("upload.zip!{first}:{}", lines.len() - 1)), "{issues}");
+    assert!(
+        issues.contains(&format!("upload.zip!{first}:{}", lines.len() - 1)),
+        "{issues}"
+    );
     assert!(issues.contains("not-an-instance"), "{issues}");
-    assert!(!issues.contains("/tmp"), "server paths stay out of messages: {issues}");
+    assert!(
+        !issues.contains("/tmp"),
+        "server paths stay out of messages: {issues}"
+    );
 
     // Not a submission at all, no model, an empty body, an unknown round.
     let (s, out) = upload(&c, &base, sub, "x", b"hello world".to_vec()).await;
     assert_eq!(s, 400, "{out}");
-    assert!(out["error"].as_str().unwrap().contains("no usable answer"), "{out}");
-    let r = c.post(format!("{base}/api/v1/submissions")).bearer_auth(sub).body(filled(&zip, "A")).send().await.unwrap();
+    assert!(
+        out["error"].as_str().unwrap().contains("no usable answer"),
+        "{out}"
+    );
+    let r = c
+        .post(format!("{base}/api/v1/submissions"))
+        .bearer_auth(sub)
+        .body(filled(&zip, "A"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("model"));
     let (s, _) = upload(&c, &base, sub, "x", Vec::new()).await;
@@ -82,12 +121,18 @@ async fn hostile_zips_are_refused() {
     assert!(bomb.len() < 100 << 10, "{}", bomb.len());
     let (s, out) = upload(&c, &base, sub, "x", bomb).await;
     assert_eq!(s, 400, "{out}");
-    assert!(out["error"].as_str().unwrap().contains("more than 1 MiB"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("more than 1 MiB"),
+        "{out}"
+    );
     // An entry that climbs out of the archive.
     let evil = zip_of(&[("../../etc/cron.d/evil.jsonl", b"{}")]);
     let (s, out) = upload(&c, &base, sub, "x", evil).await;
     assert_eq!(s, 400, "{out}");
-    assert!(out["error"].as_str().unwrap().contains("climbs out"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("climbs out"),
+        "{out}"
+    );
     let abs = zip_of(&[("/etc/evil.jsonl", b"{}")]);
     assert_eq!(upload(&c, &base, sub, "x", abs).await.0, 400);
     // Too many entries.
@@ -95,7 +140,10 @@ async fn hostile_zips_are_refused() {
     let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
     let (s, out) = upload(&c, &base, sub, "x", zip_of(&many)).await;
     assert_eq!(s, 400, "{out}");
-    assert!(out["error"].as_str().unwrap().contains("60 entries"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("60 entries"),
+        "{out}"
+    );
     assert!(!std::path::Path::new("/etc/cron.d/evil.jsonl").exists());
 }
 
@@ -121,7 +169,10 @@ async fn internal_endpoints_are_refused_unless_allowed() {
             .await
             .unwrap();
         assert_eq!(r.status(), 400, "{url}");
-        let e = r.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+        let e = r.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(e.starts_with("base_url:"), "{url}: {e}");
     }
     // Unknown fields are errors, not silently dropped.
@@ -138,7 +189,15 @@ async fn internal_endpoints_are_refused_unless_allowed() {
 
 async fn wait_job(c: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
     for _ in 0..600 {
-        let j: Value = c.get(format!("{base}/api/v1/jobs/{id}")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let j: Value = c
+            .get(format!("{base}/api/v1/jobs/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if j["status"] == "finished" || j["status"] == "failed" {
             return j;
         }
@@ -149,7 +208,11 @@ async fn wait_job(c: &reqwest::Client, base: &str, token: &str, id: i64) -> Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_endpoint_is_evaluated_by_the_worker_with_its_key() {
-    let model = fake(FakeConfig { record: true, ..Default::default() }).await;
+    let model = fake(FakeConfig {
+        record: true,
+        ..Default::default()
+    })
+    .await;
     let f = demo_bank();
     let mut cfg = config(&f.db);
     cfg.allow_private_endpoints = true; // the fake model listens on loopback
@@ -173,18 +236,49 @@ async fn a_registered_endpoint_is_evaluated_by_the_worker_with_its_key() {
     let reqs = model.requests();
     assert!(!reqs.is_empty());
     assert!(
-        reqs.iter().all(|r| r.headers.iter().any(|(k, v)| k == "authorization" && v == "Bearer sk-job-secret-42")),
+        reqs.iter().all(|r| r
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer sk-job-secret-42")),
         "{:?}",
         reqs[0].headers
     );
     let bank = medbench_store::SqliteBank::open(&f.db).unwrap();
     let stored = bank.run(run).unwrap().unwrap();
     assert!(!format!("{stored:?}").contains("sk-job-secret-42"));
-    let sealed: Vec<u8> = bank.connection().query_row("SELECT sealed_key FROM jobs WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    let sealed: Vec<u8> = bank
+        .connection()
+        .query_row("SELECT sealed_key FROM jobs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("sk-job-secret"));
-    let board: Value = c.get(format!("{base}/api/v1/leaderboard")).bearer_auth(sub).send().await.unwrap().json().await.unwrap();
-    assert!(board["rows"].as_array().unwrap().iter().any(|r| r["run_id"] == run && r["source"] == "endpoint"), "{board}");
-    let list: Value = c.get(format!("{base}/api/v1/jobs")).bearer_auth(sub).send().await.unwrap().json().await.unwrap();
+    let board: Value = c
+        .get(format!("{base}/api/v1/leaderboard"))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        board["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["run_id"] == run && r["source"] == "endpoint"),
+        "{board}"
+    );
+    let list: Value = c
+        .get(format!("{base}/api/v1/jobs"))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains("sk-job-secret-42"));
 }
@@ -200,13 +294,26 @@ async fn limits_metrics_health_and_the_api_description() {
     let v = &f.tokens["viewer"];
     let mut codes = Vec::new();
     for _ in 0..7 {
-        let r = c.get(format!("{base}/api/v1/me")).bearer_auth(v).send().await.unwrap();
-        codes.push((r.status().as_u16(), r.headers().get("retry-after").is_some()));
+        let r = c
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(v)
+            .send()
+            .await
+            .unwrap();
+        codes.push((
+            r.status().as_u16(),
+            r.headers().get("retry-after").is_some(),
+        ));
     }
     assert_eq!(codes[..5], [(200, false); 5]);
     assert_eq!(codes[5], (429, true));
     // Another token has its own bucket.
-    let r = c.get(format!("{base}/api/v1/me")).bearer_auth(&f.tokens["admin"]).send().await.unwrap();
+    let r = c
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&f.tokens["admin"])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // Too large a body is refused before it is read.
     let r = c
@@ -219,18 +326,51 @@ async fn limits_metrics_health_and_the_api_description() {
     assert_eq!(r.status(), 413);
     // Health and metrics need no token and are not rate limited.
     for _ in 0..10 {
-        assert_eq!(c.get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+        assert_eq!(
+            c.get(format!("{base}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "ok"
+        );
     }
-    let m = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("medbench_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"429\"}"), "{m}");
+    let m = c
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains(
+            "medbench_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"429\"}"
+        ),
+        "{m}"
+    );
     assert!(m.contains("medbench_rate_limited_total 2"), "{m}");
     assert!(m.contains("medbench_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"} 10"), "{m}");
     // The description lists every API route of the table, with its security.
-    let doc: Value = c.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = c
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for r in medbench_server::ROUTES.iter().filter(|r| r.api) {
         let op = &doc["paths"][r.path.replace("{*", "{")][r.method.to_lowercase()];
         assert!(op.is_object(), "{} {} missing", r.method, r.path);
-        assert_eq!(op["security"].as_array().unwrap().is_empty(), r.cap.is_none(), "{}", r.path);
+        assert_eq!(
+            op["security"].as_array().unwrap().is_empty(),
+            r.cap.is_none(),
+            "{}",
+            r.path
+        );
     }
 }
