@@ -92,13 +92,13 @@ fn run(state: &AppState, bank: &mut SqliteBank, job: JobRow) {
     let outcome = evaluate(state, bank, &job);
     let at = medbench_eval::now();
     let r = match outcome {
-        Ok(run_id) => {
+        Ok((run_id, warning)) => {
             let _ = bank.set_run_owner(&run_id, job.user_id, "endpoint", &at);
             if state.config.auto_publish {
                 let _ = bank.set_published(&run_id, true);
             }
             tracing::info!(job = job.id, run = %run_id, "job finished");
-            bank.end_job(job.id, "finished", Some(&run_id), None, &at)
+            bank.end_job(job.id, "finished", Some(&run_id), warning.as_deref(), &at)
         }
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "job failed");
@@ -110,7 +110,12 @@ fn run(state: &AppState, bank: &mut SqliteBank, job: JobRow) {
     }
 }
 
-fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<String, String> {
+/// The run id, and a warning when some calls failed for good.
+fn evaluate(
+    state: &AppState,
+    bank: &mut SqliteBank,
+    job: &JobRow,
+) -> Result<(String, Option<String>), String> {
     let spec: JobSpec = serde_json::from_str(&job.spec).map_err(|e| format!("job spec: {e}"))?;
     // Checked again now: the name may resolve elsewhere than at registration.
     let checked = netguard::check(&spec.base_url, state.config.allow_private_endpoints)
@@ -146,12 +151,13 @@ fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<Str
     let s =
         medbench_round::evaluate_round(&state.config.db, &model, &spec.round, &opts, &mut progress)
             .map_err(|e| e.to_string())?;
-    if s.results.items.errors > 0 {
-        tracing::warn!(
-            job = job.id,
-            errors = s.results.items.errors,
-            "some calls failed for good"
-        );
-    }
-    Ok(s.run_id)
+    let errors = s.results.items.errors;
+    let warning = (errors > 0).then(|| {
+        tracing::warn!(job = job.id, errors, "some calls failed for good");
+        format!(
+            "{errors} of {} calls failed for good (counted as errors, apart from wrong answers); register the endpoint again to retry only those",
+            s.instances
+        )
+    });
+    Ok((s.run_id, warning))
 }

@@ -374,3 +374,54 @@ async fn limits_metrics_health_and_the_api_description() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_endpoint_refuses_every_call_finishes_with_the_errors_said() {
+    use medbench_fake_llm::{Failure, FailureRule, Trigger};
+    let model = fake(FakeConfig {
+        failures: vec![FailureRule::new(
+            Trigger::Always,
+            Failure::Status {
+                code: 401,
+                retry_after: None,
+            },
+        )],
+        ..Default::default()
+    })
+    .await;
+    let f = demo_bank();
+    let mut cfg = config(&f.db);
+    cfg.allow_private_endpoints = true;
+    let base = start(cfg).await;
+    let c = client();
+    let sub = &f.tokens["submitter"];
+    let r = c
+        .post(format!("{base}/api/v1/jobs"))
+        .bearer_auth(sub)
+        .json(&json!({"base_url": model.base_url(), "model": "m", "api_key": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let j = wait_job(&c, &base, sub, id).await;
+    assert_eq!(j["status"], "finished", "{j}");
+    let e = j["error"].as_str().unwrap_or_default();
+    assert!(e.contains("failed for good"), "{j}");
+    let run: Value = c
+        .get(format!(
+            "{base}/api/v1/runs/{}",
+            j["run_id"].as_str().unwrap()
+        ))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        run["items"]["errors"].as_u64().unwrap() > 0,
+        "{}",
+        run["items"]
+    );
+}
