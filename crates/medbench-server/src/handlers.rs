@@ -302,25 +302,9 @@ pub(crate) struct SubmissionOutcome {
     pub published: bool,
 }
 
-/// Validate and score an uploaded answer file for `p`.
-pub(crate) async fn submit_bytes(
-    s: &Arc<AppState>,
-    p: &Principal,
-    round: Option<String>,
-    model: String,
-    file_name: &str,
-    bytes: Bytes,
-) -> ApiResult<SubmissionOutcome> {
-    if model.trim().is_empty() {
-        return Err(AppError::bad_request(
-            "model: name the model that produced the answers",
-        ));
-    }
-    if bytes.is_empty() {
-        return Err(AppError::bad_request("the upload is empty"));
-    }
+/// Our own name for an uploaded file on disk: nothing of the client's path is used.
+fn safe_name(file_name: &str, bytes: &[u8], n: usize) -> String {
     let is_zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
-    // Only our own name for the file on disk: nothing of the client's path is used.
     let stem: String = file_name
         .rsplit(['/', '\\'])
         .next()
@@ -331,13 +315,42 @@ pub(crate) async fn submit_bytes(
         .collect::<String>()
         .trim_end_matches(".zip")
         .trim_end_matches(".jsonl")
+        .trim_matches('.')
         .to_owned();
-    let stem = if stem.trim_matches('.').is_empty() {
-        "upload".to_owned()
-    } else {
-        stem
+    let stem = match (stem.is_empty(), n) {
+        (true, 0) => "upload".to_owned(),
+        (true, n) => format!("upload-{n}"),
+        (false, _) => stem,
     };
-    let name = format!("{stem}.{}", if is_zip { "zip" } else { "jsonl" });
+    format!("{stem}.{}", if is_zip { "zip" } else { "jsonl" })
+}
+
+/// Validate and score uploaded answer files (one zip or JSONL, or several, e.g. the
+/// three track zips of a round) for `p`, as one submission.
+pub(crate) async fn submit_bytes(
+    s: &Arc<AppState>,
+    p: &Principal,
+    round: Option<String>,
+    model: String,
+    files: Vec<(String, Bytes)>,
+) -> ApiResult<SubmissionOutcome> {
+    if model.trim().is_empty() {
+        return Err(AppError::bad_request(
+            "model: name the model that produced the answers",
+        ));
+    }
+    let files: Vec<(String, Bytes)> = files.into_iter().filter(|(_, b)| !b.is_empty()).collect();
+    if files.is_empty() {
+        return Err(AppError::bad_request("the upload is empty"));
+    }
+    let mut named: Vec<(String, Bytes)> = Vec::new();
+    for (i, (n, b)) in files.into_iter().enumerate() {
+        let mut name = safe_name(&n, &b, i);
+        if named.iter().any(|(x, _)| *x == name) {
+            name = format!("{i}-{name}");
+        }
+        named.push((name, b));
+    }
     let limits = UnpackLimits {
         max_entries: s.config.max_zip_entries,
         max_total_bytes: s.config.max_unpacked_bytes,
@@ -354,8 +367,23 @@ pub(crate) async fn submit_bytes(
                 .ok_or_else(|| AppError::not_found("no round has been drawn yet"))?,
         };
         let dir = tempfile::tempdir_in(st.scratch.path()).map_err(AppError::internal)?;
-        let path = dir.path().join(&name);
-        std::fs::write(&path, &bytes).map_err(AppError::internal)?;
+        // One file is submitted as itself; several as a folder of them.
+        let path = if named.len() == 1 {
+            dir.path().join(&named[0].0)
+        } else {
+            dir.path().join("upload")
+        };
+        if named.len() > 1 {
+            std::fs::create_dir(&path).map_err(AppError::internal)?;
+        }
+        for (name, bytes) in &named {
+            let to = if named.len() == 1 {
+                path.clone()
+            } else {
+                path.join(name)
+            };
+            std::fs::write(&to, bytes).map_err(AppError::internal)?;
+        }
         let shown = format!("{}/", dir.path().display());
         let sub =
             medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(
@@ -412,7 +440,7 @@ pub async fn submission(
         ))
     })?;
     let name = q.filename.unwrap_or_else(|| "upload".into());
-    let out = submit_bytes(&s, &p, q.round, q.model, &name, body).await?;
+    let out = submit_bytes(&s, &p, q.round, q.model, vec![(name, body)]).await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 

@@ -275,7 +275,7 @@ pub async fn submit_form(State(s): St, auth: Au) -> PageResult<Html<String>> {
 
 pub async fn submit(State(s): St, auth: Au, mut form: Multipart) -> PageResult<Response> {
     let p = auth.principal()?.clone();
-    let (mut round, mut model, mut file) = (None, String::new(), None);
+    let (mut round, mut model, mut files) = (None, String::new(), Vec::new());
     while let Some(field) = form
         .next_field()
         .await
@@ -302,17 +302,12 @@ pub async fn submit(State(s): St, auth: Au, mut form: Multipart) -> PageResult<R
                     .bytes()
                     .await
                     .map_err(|e| AppError::bad_request(format!("file: {e}")))?;
-                file = Some((name, bytes));
+                files.push((name, bytes));
             }
             _ => {}
         }
     }
-    let Some((name, bytes)) = file else {
-        return Err(
-            AppError::bad_request("file: choose the filled answer file (zip or JSONL)").into(),
-        );
-    };
-    match h::submit_bytes(&s, &p, round, model, &name, bytes).await {
+    match h::submit_bytes(&s, &p, round, model, files).await {
         Ok(out) => Ok(page("submitted.html", Some(&p), context! { out })?.into_response()),
         Err(e) if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::NOT_FOUND => {
             let rounds = s.db(|b| h::round_list(b)).await?;

@@ -425,3 +425,91 @@ async fn a_job_whose_endpoint_refuses_every_call_finishes_with_the_errors_said()
         run["items"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_form_takes_several_track_zips_as_one_submission() {
+    let f = demo_bank();
+    let base = start(config(&f.db)).await;
+    let c = client();
+    let sub = &f.tokens["submitter"];
+    let get = |name: &'static str| {
+        let (c, base, sub) = (c.clone(), base.clone(), sub.clone());
+        async move {
+            c.get(format!("{base}/api/v1/rounds/current/files/{name}"))
+                .bearer_auth(&sub)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
+        }
+    };
+    let llm = filled(&get("MedBench_LLM.zip").await, "A");
+    let agent = filled(&get("MedBench_Agent.zip").await, "A");
+    let (_, one) = upload(&c, &base, sub, "solo", llm.clone()).await;
+    let form = reqwest::multipart::Form::new()
+        .text("model", "both")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(llm).file_name("MedBench_LLM.zip"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(agent).file_name("MedBench_Agent.zip"),
+        );
+    let r = c
+        .post(format!("{base}/submit"))
+        .bearer_auth(sub)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Submission scored"), "{page}");
+    let runs: Value = c
+        .get(format!("{base}/api/v1/runs"))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let both = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "both")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res: Value = c
+        .get(format!("{base}/api/v1/runs/{both}"))
+        .bearer_auth(sub)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answered = res["manifest"]["submission"]["rows"].as_u64().unwrap();
+    assert!(
+        answered > one["answered"].as_u64().unwrap(),
+        "{answered} vs {one}"
+    );
+    // A form with no file is a clear error on the form itself.
+    let form = reqwest::multipart::Form::new().text("model", "none");
+    let r = c
+        .post(format!("{base}/submit"))
+        .bearer_auth(sub)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("the upload is empty"));
+}
