@@ -1,26 +1,29 @@
 //! The JSON API, and the work it shares with the pages (submissions, jobs,
 //! round downloads, run visibility).
 
-use crate::auth::{self, Auth, Cap, Principal, Role};
+use crate::auth::{self, Auth, Principal, Role};
 use crate::board::{self, BoardQuery};
 use crate::error::{ApiResult, AppError};
-use crate::jobs::JobSpec;
-use crate::netguard;
 use crate::state::{AppState, CachedRun};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use medbench_round::{Layout, RoundError, UnpackLimits};
-use medbench_store::{Bank, ItemFilter, JobRow, RunIndexRow, SqliteBank};
+use medbench_round::{Layout, RoundError};
+use medbench_store::{Bank, ItemFilter, RunIndexRow, SqliteBank};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-type St = State<Arc<AppState>>;
+pub(crate) type St = State<Arc<AppState>>;
 
-fn round_err(e: RoundError) -> AppError {
+pub use crate::queue::{JobRequest, create_job, job, jobs};
+pub(crate) use crate::queue::{job_for, job_view, queue_job};
+pub use crate::uploads::submission;
+pub(crate) use crate::uploads::submit_bytes;
+
+pub(crate) fn round_err(e: RoundError) -> AppError {
     match e {
         RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
         RoundError::Store(s) => s.into(),
@@ -285,294 +288,6 @@ pub async fn round_file(
         bytes.clone(),
     )
         .into_response())
-}
-
-/// What an upload came to.
-#[derive(Serialize)]
-pub(crate) struct SubmissionOutcome {
-    pub run_id: String,
-    pub round: String,
-    pub model: String,
-    pub answered: usize,
-    pub instances: usize,
-    pub overall: medbench_report::Stat,
-    /// Rows rejected or worth a look, `file:line: field: message`, at most 200.
-    pub issues: Vec<String>,
-    pub issues_total: usize,
-    pub published: bool,
-}
-
-/// Our own name for an uploaded file on disk: nothing of the client's path is used.
-fn safe_name(file_name: &str, bytes: &[u8], n: usize) -> String {
-    let is_zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
-    let stem: String = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
-        .collect::<String>()
-        .trim_end_matches(".zip")
-        .trim_end_matches(".jsonl")
-        .trim_matches('.')
-        .to_owned();
-    let stem = match (stem.is_empty(), n) {
-        (true, 0) => "upload".to_owned(),
-        (true, n) => format!("upload-{n}"),
-        (false, _) => stem,
-    };
-    format!("{stem}.{}", if is_zip { "zip" } else { "jsonl" })
-}
-
-/// Validate and score uploaded answer files (one zip or JSONL, or several, e.g. the
-/// three track zips of a round) for `p`, as one submission.
-pub(crate) async fn submit_bytes(
-    s: &Arc<AppState>,
-    p: &Principal,
-    round: Option<String>,
-    model: String,
-    files: Vec<(String, Bytes)>,
-) -> ApiResult<SubmissionOutcome> {
-    if model.trim().is_empty() {
-        return Err(AppError::bad_request(
-            "model: name the model that produced the answers",
-        ));
-    }
-    let files: Vec<(String, Bytes)> = files.into_iter().filter(|(_, b)| !b.is_empty()).collect();
-    if files.is_empty() {
-        return Err(AppError::bad_request("the upload is empty"));
-    }
-    let mut named: Vec<(String, Bytes)> = Vec::new();
-    for (i, (n, b)) in files.into_iter().enumerate() {
-        let mut name = safe_name(&n, &b, i);
-        if named.iter().any(|(x, _)| *x == name) {
-            name = format!("{i}-{name}");
-        }
-        named.push((name, b));
-    }
-    let limits = UnpackLimits {
-        max_entries: s.config.max_zip_entries,
-        max_total_bytes: s.config.max_unpacked_bytes,
-    };
-    let (st, user, auto) = (s.clone(), p.user_id, s.config.auto_publish);
-    s.db(move |b| {
-        let round = match round.filter(|r| !r.trim().is_empty()) {
-            Some(r) => r,
-            None => b
-                .rounds()?
-                .into_iter()
-                .max_by_key(|r| r.seq)
-                .map(|r| r.id)
-                .ok_or_else(|| AppError::not_found("no round has been drawn yet"))?,
-        };
-        let dir = tempfile::tempdir_in(st.scratch.path()).map_err(AppError::internal)?;
-        // One file is submitted as itself; several as a folder of them.
-        let path = if named.len() == 1 {
-            dir.path().join(&named[0].0)
-        } else {
-            dir.path().join("upload")
-        };
-        if named.len() > 1 {
-            std::fs::create_dir(&path).map_err(AppError::internal)?;
-        }
-        for (name, bytes) in &named {
-            let to = if named.len() == 1 {
-                path.clone()
-            } else {
-                path.join(name)
-            };
-            std::fs::write(&to, bytes).map_err(AppError::internal)?;
-        }
-        let shown = format!("{}/", dir.path().display());
-        let sub =
-            medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(
-                |e| match e {
-                    RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
-                    RoundError::Store(s) => s.into(),
-                    e => AppError::bad_request(e.to_string().replace(&shown, "")),
-                },
-            )?;
-        let at = medbench_eval::now();
-        b.set_run_owner(&sub.run_id, user, "upload", &at)?;
-        if auto {
-            b.set_published(&sub.run_id, true)?;
-        }
-        let prefix = format!("{}/", dir.path().display());
-        let issues: Vec<String> = sub
-            .issues
-            .iter()
-            .take(200)
-            .map(|i| i.to_string().replace(&prefix, ""))
-            .collect();
-        Ok::<_, AppError>(SubmissionOutcome {
-            run_id: sub.run_id,
-            round: sub.round_id,
-            model,
-            answered: sub.answered,
-            instances: sub.instances,
-            overall: sub.results.overall.clone(),
-            issues_total: sub.issues.len(),
-            issues,
-            published: auto,
-        })
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-pub struct SubmissionQuery {
-    model: String,
-    round: Option<String>,
-    filename: Option<String>,
-}
-
-pub async fn submission(
-    State(s): St,
-    auth: axum::Extension<Auth>,
-    q: Result<Query<SubmissionQuery>, axum::extract::rejection::QueryRejection>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let p = auth.principal()?.clone();
-    let Query(q) = q.map_err(|e| {
-        AppError::bad_request(format!(
-            "query: {e} (give ?model=NAME, optionally &round=ROUND)"
-        ))
-    })?;
-    let name = q.filename.unwrap_or_else(|| "upload".into());
-    let out = submit_bytes(&s, &p, q.round, q.model, vec![(name, body)]).await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
-}
-
-/// A job as callers see it: no key.
-pub(crate) fn job_view(j: &JobRow) -> Value {
-    let spec: Value = serde_json::from_str(&j.spec).unwrap_or(Value::Null);
-    json!({
-        "id": j.id, "user": j.user, "status": j.status, "spec": spec, "run_id": j.run_id,
-        "done": j.done, "total": j.total, "error": j.error, "key_set": j.sealed_key.is_some(),
-        "created_at": j.created_at, "started_at": j.started_at, "finished_at": j.finished_at,
-    })
-}
-
-pub async fn jobs(State(s): St, auth: axum::Extension<Auth>) -> ApiResult<Json<Vec<Value>>> {
-    let p = auth.principal()?.clone();
-    let only = (!p.can(Cap::ReadAllRuns)).then_some(p.user_id);
-    let rows = s.db(move |b| b.jobs(only)).await?;
-    Ok(Json(rows.iter().map(job_view).collect()))
-}
-
-pub(crate) async fn job_for(s: &Arc<AppState>, p: &Principal, id: i64) -> ApiResult<JobRow> {
-    let j = s.db(move |b| b.job(id)).await?;
-    match j {
-        Some(j) if j.user_id == p.user_id || p.can(Cap::ReadAllRuns) => Ok(j),
-        _ => Err(AppError::not_found(format!("no job {id} of yours"))),
-    }
-}
-
-pub async fn job(
-    State(s): St,
-    auth: axum::Extension<Auth>,
-    Path(id): Path<i64>,
-) -> ApiResult<Json<Value>> {
-    let j = job_for(&s, auth.principal()?, id).await?;
-    Ok(Json(job_view(&j)))
-}
-
-/// A request to evaluate an endpoint.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JobRequest {
-    pub base_url: String,
-    pub model: String,
-    #[serde(default)]
-    pub provider: Option<String>,
-    /// Held server-side, sealed; never shown again.
-    #[serde(default)]
-    pub api_key: Option<String>,
-    /// Round id or name; default the newest round.
-    #[serde(default)]
-    pub round: Option<String>,
-    #[serde(default)]
-    pub concurrency: Option<usize>,
-    #[serde(default)]
-    pub max_tokens: Option<u32>,
-    #[serde(default)]
-    pub temperature: Option<f64>,
-}
-
-pub(crate) async fn queue_job(
-    s: &Arc<AppState>,
-    p: &Principal,
-    r: JobRequest,
-) -> ApiResult<JobRow> {
-    if r.model.trim().is_empty() {
-        return Err(AppError::bad_request(
-            "model: name the model the endpoint serves",
-        ));
-    }
-    let provider = match r.provider.as_deref().map(str::trim) {
-        None | Some("") | Some("openai") => medbench_eval::ProviderKind::Openai,
-        Some("anthropic") => medbench_eval::ProviderKind::Anthropic,
-        Some(o) => {
-            return Err(AppError::bad_request(format!(
-                "provider: `{o}` (expected openai or anthropic)"
-            )));
-        }
-    };
-    let (url, allow) = (
-        r.base_url.trim().to_owned(),
-        s.config.allow_private_endpoints,
-    );
-    tokio::task::spawn_blocking(move || netguard::check(&url, allow))
-        .await?
-        .map_err(|e| AppError::bad_request(format!("base_url: {e}")))?;
-    let sealed = r
-        .api_key
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(|k| s.sealer.seal(k));
-    let user = p.user_id;
-    let round_key = r.round.clone();
-    let st = s.clone();
-    let job = s
-        .db(move |b| {
-            let round = match round_key.filter(|x| !x.trim().is_empty()) {
-                Some(k) => medbench_round::find_round(b, &k).map_err(round_err)?,
-                None => b
-                    .rounds()?
-                    .into_iter()
-                    .max_by_key(|x| x.seq)
-                    .ok_or_else(|| AppError::not_found("no round has been drawn yet"))?,
-            };
-            let spec = JobSpec {
-                base_url: r.base_url.trim().to_owned(),
-                model: r.model.trim().to_owned(),
-                provider,
-                round: round.id,
-                concurrency: r.concurrency,
-                max_tokens: r.max_tokens,
-                temperature: r.temperature,
-            };
-            let text = serde_json::to_string(&spec).map_err(AppError::internal)?;
-            let id = b.enqueue_job(user, &text, sealed.as_deref(), &medbench_eval::now())?;
-            b.job(id)?.ok_or_else(|| AppError::internal("job vanished"))
-        })
-        .await?;
-    st.notify_worker();
-    Ok(job)
-}
-
-pub async fn create_job(
-    State(s): St,
-    auth: axum::Extension<Auth>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let p = auth.principal()?.clone();
-    let r: JobRequest =
-        serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("body: {e}")))?;
-    let j = queue_job(&s, &p, r).await?;
-    Ok((StatusCode::ACCEPTED, Json(job_view(&j))).into_response())
 }
 
 #[derive(Deserialize, Default)]

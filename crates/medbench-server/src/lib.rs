@@ -17,13 +17,16 @@ mod board;
 pub mod error;
 mod handlers;
 mod jobs;
+mod middleware;
 pub mod netguard;
 pub mod openapi;
 mod ops;
 mod pages;
+mod queue;
 mod routes;
 mod seal;
 mod state;
+mod uploads;
 
 pub use auth::{Cap, Principal, ROLES, Role, add_user, create_token};
 pub use routes::{ROUTES, RouteSpec, router};

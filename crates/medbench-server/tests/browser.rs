@@ -6,12 +6,11 @@
 //! installs `chromium` and `chromium-driver`). A screenshot of the leaderboard
 //! is left in `target/test-artifacts/leaderboard.png`.
 
+mod common;
+
+use medbench_server::ServerConfig;
+
 use fantoccini::{Client, ClientBuilder, Locator};
-use medbench_core::Catalog;
-use medbench_import::{ImportOptions, Input, import};
-use medbench_round::{DrawParams, SECRET_KEY, draw};
-use medbench_server::{Role, ServerConfig, add_user, create_token};
-use medbench_store::{Bank, SqliteBank};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,64 +20,13 @@ use std::time::{Duration, Instant};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const USER: &str = "ana.submitter";
+/// The submitter of the shared fixture (`tests/common`).
+const USER: &str = "submitter";
 const MODEL: &str = "browser-e2e-model";
 
 /// Written straight to the process's stderr, so that the harness does not swallow it.
 fn say(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-/// A demo bank with one round drawn, a submitter and their token.
-struct Bank1 {
-    _dir: tempfile::TempDir,
-    db: String,
-    round: String,
-    token: String,
-}
-
-fn demo_bank() -> Bank1 {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("bank.db").to_str().unwrap().to_owned();
-    let mut bank = SqliteBank::open(&db).unwrap();
-    let inputs: Vec<Input> = medbench_demo::files()
-        .iter()
-        .map(|f| Input::Embedded {
-            name: f.name,
-            text: f.text,
-            media: medbench_demo::media,
-        })
-        .collect();
-    let r = import(
-        &mut bank as &mut dyn Bank,
-        inputs,
-        ImportOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    assert!(r.committed, "{:?}", r.rejects.first());
-    bank.set_setting(SECRET_KEY, b"browser test secret")
-        .unwrap();
-    let d = draw(
-        &mut bank,
-        &DrawParams {
-            per_task: 4,
-            permutations: 2,
-            seed: 7,
-            name: Some("browser-r1".into()),
-            ..Default::default()
-        },
-        &Catalog::builtin(),
-    )
-    .unwrap();
-    add_user(&mut bank, USER, Role::Submitter).unwrap();
-    let (_, token) = create_token(&mut bank, USER, "browser test").unwrap();
-    Bank1 {
-        _dir: dir,
-        db,
-        round: d.round.id,
-        token,
-    }
 }
 
 /// chromedriver as a child process; shut down (and killed) when dropped, on failure too.
@@ -244,7 +192,8 @@ async fn a_submitter_logs_in_downloads_uploads_and_finds_the_model_on_the_leader
         return;
     }
     let started = Instant::now();
-    let bank = demo_bank();
+    let bank = common::demo_bank();
+    let token = bank.tokens[USER].clone();
     let (addr, _state): (SocketAddr, _) = medbench_server::spawn(ServerConfig {
         db: bank.db.clone(),
         ..Default::default()
@@ -266,7 +215,7 @@ async fn a_submitter_logs_in_downloads_uploads_and_finds_the_model_on_the_leader
     c.find(Locator::Css("input#token"))
         .await
         .unwrap()
-        .send_keys(&bank.token)
+        .send_keys(&token)
         .await
         .unwrap();
     c.find(Locator::Css("button#login"))
@@ -305,7 +254,7 @@ async fn a_submitter_logs_in_downloads_uploads_and_finds_the_model_on_the_leader
     let http = reqwest::Client::new();
     let resp = http
         .get(format!("{base}{href}"))
-        .bearer_auth(&bank.token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
