@@ -28,8 +28,18 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn start(latency_ms: u64) -> Result<Endpoint> {
-        let mut child = Command::new(sibling("medbench-fake-llm")?)
+    /// With `core`, the endpoint runs on that CPU only (through `taskset`).
+    fn start(latency_ms: u64, core: Option<usize>) -> Result<Endpoint> {
+        let fake = sibling("medbench-fake-llm")?;
+        let mut cmd = match core {
+            Some(c) => {
+                let mut t = Command::new("taskset");
+                t.args(["-c", &c.to_string()]).arg(&fake);
+                t
+            }
+            None => Command::new(&fake),
+        };
+        let mut child = cmd
             .args(["--latency-ms", &latency_ms.to_string(), "--answer", "<A>"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -162,13 +172,45 @@ fn humantime_parse(s: &str) -> Result<f64> {
     Ok(t.duration_since(std::time::UNIX_EPOCH)?.as_secs_f64())
 }
 
-pub fn run(items: usize, slow_items: usize, latency_ms: u64, dir: Option<PathBuf>) -> Result<()> {
+/// Keep this process (and so the bare client and `medbench eval`, which inherit it) on one CPU.
+fn pin_self(core: usize) -> Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity only
+    // touch that local value and this process's own affinity.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            bail!(
+                "cannot pin to CPU {core}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `pin`: the endpoint on CPU 0, the client side (bare loop and medbench) on CPU 1, so that
+/// the harness's own work does not take CPU from the endpoint it is measured against.
+pub fn run(
+    items: usize,
+    slow_items: usize,
+    latency_ms: u64,
+    dir: Option<PathBuf>,
+    pin: bool,
+) -> Result<()> {
+    let endpoint_core = if pin {
+        pin_self(1)?;
+        println!("(pinned: endpoint on CPU 0; bare client and medbench on CPU 1)\n");
+        Some(0)
+    } else {
+        None
+    };
     let tmp = tempfile::tempdir()?;
     let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
 
     println!("## Zero-latency endpoint, concurrency 64, {items} items\n");
-    let fast = Endpoint::start(0)?;
+    let fast = Endpoint::start(0, endpoint_core)?;
     let raw = raw_capacity(&fast.url, 64, 20_000)?;
     let db = bank_with(&dir, items)?;
     let (secs, rss) = run_measured(&mut eval_cmd(&db, &fast.url, 64, &dir.join("out-fast"))?)?;
@@ -188,7 +230,7 @@ pub fn run(items: usize, slow_items: usize, latency_ms: u64, dir: Option<PathBuf
     drop(fast);
 
     println!("\n## {latency_ms} ms endpoint, concurrency 256, {slow_items} items\n");
-    let slow = Endpoint::start(latency_ms)?;
+    let slow = Endpoint::start(latency_ms, endpoint_core)?;
     let db = bank_with(&dir, slow_items)?;
     let ideal = 256.0 * 1000.0 / latency_ms as f64;
     let (secs, _) = run_measured(&mut eval_cmd(&db, &slow.url, 256, &dir.join("out-slow"))?)?;

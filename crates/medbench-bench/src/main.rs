@@ -50,6 +50,9 @@ enum Cmd {
         latency_ms: u64,
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
+        /// Run the endpoint on CPU 0 and the client side on CPU 1, as if on separate machines.
+        #[arg(long)]
+        pin: bool,
     },
     /// Rounds: draw a permuted round from a large bank, and validate + score a submission.
     ///
@@ -110,7 +113,8 @@ fn main() -> Result<()> {
             slow_items,
             latency_ms,
             dir,
-        } => evalbench::run(items, slow_items, latency_ms, dir),
+            pin,
+        } => evalbench::run(items, slow_items, latency_ms, dir, pin),
         Cmd::Round {
             items,
             per_task,
