@@ -92,13 +92,38 @@ fn run(state: &AppState, bank: &mut SqliteBank, job: JobRow) {
     let outcome = evaluate(state, bank, &job);
     let at = medbench_eval::now();
     let r = match outcome {
-        Ok((run_id, warning)) => {
-            let _ = bank.set_run_owner(&run_id, job.user_id, "endpoint", &at);
-            if state.config.auto_publish {
-                let _ = bank.set_published(&run_id, true);
+        Ok(done) => {
+            let run_id = done.run_id.as_str();
+            let _ = bank.set_run_owner(run_id, job.user_id, "endpoint", &at);
+            // A run with failed calls waits for a curator even under auto-publish.
+            if state.config.auto_publish && done.errors == 0 {
+                let _ = bank.set_published(run_id, true);
             }
-            tracing::info!(job = job.id, run = %run_id, "job finished");
-            bank.end_job(job.id, "finished", Some(&run_id), warning.as_deref(), &at)
+            if done.errors > 0 && done.errors >= done.items {
+                let first: Option<String> = bank
+                    .connection()
+                    .query_row(
+                        "SELECT error FROM responses WHERE run_id = ?1 AND error IS NOT NULL LIMIT 1",
+                        [run_id],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                let why = format!(
+                    "every call to the endpoint failed; the first: {}",
+                    first.as_deref().unwrap_or("unknown")
+                );
+                tracing::warn!(job = job.id, run = %run_id, "job failed: every call failed");
+                bank.end_job(job.id, "failed", Some(run_id), Some(&why), &at)
+            } else {
+                let warning = (done.errors > 0).then(|| {
+                    format!(
+                        "{} of {} items had calls that failed for good (counted as errors, apart from wrong answers); the run stays unpublished; register the endpoint again to retry only those",
+                        done.errors, done.items
+                    )
+                });
+                tracing::info!(job = job.id, run = %run_id, errors = done.errors, "job finished");
+                bank.end_job(job.id, "finished", Some(run_id), warning.as_deref(), &at)
+            }
         }
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "job failed");
@@ -110,12 +135,15 @@ fn run(state: &AppState, bank: &mut SqliteBank, job: JobRow) {
     }
 }
 
-/// The run id, and a warning when some calls failed for good.
-fn evaluate(
-    state: &AppState,
-    bank: &mut SqliteBank,
-    job: &JobRow,
-) -> Result<(String, Option<String>), String> {
+/// What an evaluated job came to.
+struct Done {
+    run_id: String,
+    /// Items whose calls failed for good.
+    errors: u64,
+    items: u64,
+}
+
+fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<Done, String> {
     let spec: JobSpec = serde_json::from_str(&job.spec).map_err(|e| format!("job spec: {e}"))?;
     // Checked again now: the name may resolve elsewhere than at registration.
     let checked = netguard::check(&spec.base_url, state.config.allow_private_endpoints)
@@ -151,13 +179,9 @@ fn evaluate(
     let s =
         medbench_round::evaluate_round(&state.config.db, &model, &spec.round, &opts, &mut progress)
             .map_err(|e| e.to_string())?;
-    let errors = s.results.items.errors;
-    let warning = (errors > 0).then(|| {
-        tracing::warn!(job = job.id, errors, "some calls failed for good");
-        format!(
-            "{errors} of {} calls failed for good (counted as errors, apart from wrong answers); register the endpoint again to retry only those",
-            s.instances
-        )
-    });
-    Ok((s.run_id, warning))
+    Ok(Done {
+        run_id: s.run_id,
+        errors: s.results.items.errors,
+        items: s.results.items.total,
+    })
 }

@@ -307,6 +307,7 @@ pub async fn submit(State(s): St, auth: Au, mut form: Multipart) -> PageResult<R
             _ => {}
         }
     }
+    let typed = model.clone();
     match h::submit_bytes(&s, &p, round, model, files).await {
         Ok(out) => Ok(page("submitted.html", Some(&p), context! { out })?.into_response()),
         Err(e) if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::NOT_FOUND => {
@@ -314,7 +315,7 @@ pub async fn submit(State(s): St, auth: Au, mut form: Multipart) -> PageResult<R
             let html = page(
                 "submit.html",
                 Some(&p),
-                context! { rounds, error => e.message },
+                context! { rounds, error => e.message, model => typed },
             )?;
             Ok((StatusCode::BAD_REQUEST, html).into_response())
         }
@@ -350,6 +351,8 @@ pub struct EndpointForm {
 
 pub async fn register(State(s): St, auth: Au, Form(f): Form<EndpointForm>) -> PageResult<Response> {
     let p = auth.principal()?.clone();
+    // Shown again if the form is refused (never the key).
+    let typed = (f.base_url.clone(), f.model.clone(), f.provider.clone());
     let req = JobRequest {
         base_url: f.base_url,
         model: f.model,
@@ -371,7 +374,7 @@ pub async fn register(State(s): St, auth: Au, Form(f): Form<EndpointForm>) -> Pa
             let html = page(
                 "endpoints.html",
                 Some(&p),
-                context! { jobs, rounds, error => e.message },
+                context! { jobs, rounds, error => e.message, form => typed },
             )?;
             Ok((StatusCode::BAD_REQUEST, html).into_response())
         }

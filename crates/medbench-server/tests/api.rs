@@ -175,6 +175,25 @@ async fn internal_endpoints_are_refused_unless_allowed() {
             .to_owned();
         assert!(e.starts_with("base_url:"), "{url}: {e}");
     }
+    // The form says why, and keeps what was typed (never the key).
+    let r = c
+        .post(format!("{base}/endpoints"))
+        .bearer_auth(sub)
+        .form(&[
+            ("base_url", "http://127.0.0.1:9/v1"),
+            ("model", "typed-model"),
+            ("api_key", "sk-form-key"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"endpoint-error\"") && page.contains("value=\"typed-model\""),
+        "{page}"
+    );
+    assert!(!page.contains("sk-form-key"));
     // Unknown fields are errors, not silently dropped.
     let r = c
         .post(format!("{base}/api/v1/jobs"))
@@ -376,7 +395,7 @@ async fn limits_metrics_health_and_the_api_description() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_whose_endpoint_refuses_every_call_finishes_with_the_errors_said() {
+async fn a_job_whose_endpoint_refuses_every_call_fails_and_is_not_published() {
     use medbench_fake_llm::{Failure, FailureRule, Trigger};
     let model = fake(FakeConfig {
         failures: vec![FailureRule::new(
@@ -392,6 +411,7 @@ async fn a_job_whose_endpoint_refuses_every_call_finishes_with_the_errors_said()
     let f = demo_bank();
     let mut cfg = config(&f.db);
     cfg.allow_private_endpoints = true;
+    cfg.auto_publish = true;
     let base = start(cfg).await;
     let c = client();
     let sub = &f.tokens["submitter"];
@@ -404,9 +424,23 @@ async fn a_job_whose_endpoint_refuses_every_call_finishes_with_the_errors_said()
         .unwrap();
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let j = wait_job(&c, &base, sub, id).await;
-    assert_eq!(j["status"], "finished", "{j}");
+    assert_eq!(j["status"], "failed", "{j}");
     let e = j["error"].as_str().unwrap_or_default();
-    assert!(e.contains("failed for good"), "{j}");
+    assert!(
+        e.contains("every call to the endpoint failed") && e.contains("401"),
+        "{j}"
+    );
+    // Its run exists for its owner, but even auto-publish leaves it off others' boards.
+    let board: Value = c
+        .get(format!("{base}/api/v1/leaderboard"))
+        .bearer_auth(&f.tokens["viewer"])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(board["rows"].as_array().unwrap().is_empty(), "{board}");
     let run: Value = c
         .get(format!(
             "{base}/api/v1/runs/{}",
