@@ -198,8 +198,12 @@ pub async fn leaderboard(
 pub async fn runs(State(s): St, auth: Au) -> PageResult<Html<String>> {
     let p = auth.principal()?.clone();
     let p2 = p.clone();
-    let runs = s.db(move |b| h::visible_runs(b, &p2)).await?;
-    page("runs.html", Some(&p), context! { runs })
+    let (runs, rounds) = s
+        .db(move |b| Ok::<_, AppError>((h::visible_runs(b, &p2)?, h::round_list(b)?)))
+        .await?;
+    let names: std::collections::BTreeMap<String, String> =
+        rounds.into_iter().map(|r| (r.id, r.name)).collect();
+    page("runs.html", Some(&p), context! { runs, names })
 }
 
 pub async fn run(State(s): St, auth: Au, Path(id): Path<String>) -> PageResult<Html<String>> {
@@ -469,4 +473,13 @@ pub async fn admin_token(
         Ok((_, secret)) => admin_page(&s, &p, Some((user, secret)), None).await,
         Err(e) => admin_page(&s, &p, None, Some(e.message)).await,
     }
+}
+
+pub async fn admin_revoke(State(s): St, auth: Au, Path(id): Path<i64>) -> PageResult<Html<String>> {
+    let p = auth.principal()?.clone();
+    let err = match s.db(move |b| b.revoke_token(id)).await? {
+        true => None,
+        false => Some(format!("no token {id}")),
+    };
+    admin_page(&s, &p, None, err).await
 }

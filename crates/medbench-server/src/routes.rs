@@ -307,6 +307,13 @@ pub const ROUTES: &[RouteSpec] = &[
         false,
         "Create a token (form).",
     ),
+    r(
+        "POST",
+        "/admin/tokens/{id}/revoke",
+        Some(ManageUsers),
+        false,
+        "Revoke a token (form).",
+    ),
 ];
 
 fn spec(method: &str, path: &str) -> &'static RouteSpec {
@@ -485,6 +492,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/admin/tokens",
             g("/admin/tokens", post(pages::admin_token), "POST"),
+        )
+        .route(
+            "/admin/tokens/{id}/revoke",
+            g(
+                "/admin/tokens/{id}/revoke",
+                post(pages::admin_revoke),
+                "POST",
+            ),
         );
     let limit = state.config.max_body_bytes;
     app.layer(middleware::from_fn_with_state(

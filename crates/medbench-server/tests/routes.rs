@@ -256,6 +256,31 @@ async fn every_route_answers_each_role_as_the_table_says() {
             .0,
         401
     );
+    // And from the admin page's form.
+    let bank = SqliteBank::open(&w.f.db).unwrap();
+    let id = bank
+        .tokens()
+        .unwrap()
+        .iter()
+        .find(|t| t.user == "sub2")
+        .unwrap()
+        .id;
+    drop(bank);
+    let (s, page, _) = call(
+        &w,
+        "POST",
+        &format!("/admin/tokens/{id}/revoke"),
+        Some(&w.f.tokens["admin"]),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(String::from_utf8(page).unwrap().contains("revoked"));
+    assert_eq!(
+        call(&w, "GET", "/api/v1/me", Some(&w.f.tokens["sub2"]))
+            .await
+            .0,
+        401
+    );
 }
 
 /// Secrets of the bank worth looking for: at least 4 characters and not part of
