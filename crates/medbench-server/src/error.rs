@@ -106,9 +106,22 @@ impl IntoResponse for PageError {
         if self.0.status == StatusCode::UNAUTHORIZED {
             return Redirect::to("/login").into_response();
         }
-        let html = crate::pages::error_page(self.0.status, &self.0.message);
-        (self.0.status, axum::response::Html(html)).into_response()
+        let html = crate::pages::error_page(self.0.status, &self.0.message, None);
+        let mut r = (self.0.status, axum::response::Html(html)).into_response();
+        // The auth middleware re-renders it with the caller's navigation bar.
+        r.extensions_mut().insert(ErrorPage {
+            status: self.0.status,
+            message: self.0.message,
+        });
+        r
     }
+}
+
+/// Marks a response as an error page, for the middleware that knows the caller.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message: String,
 }
 
 pub type ApiResult<T> = Result<T, AppError>;

@@ -81,8 +81,18 @@ pub(crate) async fn authenticate(
             tokio::task::spawn_blocking(move || s.touch(id));
         }
     }
-    req.extensions_mut().insert(Auth(principal));
-    next.run(req).await
+    req.extensions_mut().insert(Auth(principal.clone()));
+    let resp = next.run(req).await;
+    match (
+        resp.extensions().get::<crate::error::ErrorPage>(),
+        &principal,
+    ) {
+        (Some(e), Some(p)) => {
+            let html = crate::pages::error_page(e.status, &e.message, Some(p));
+            (e.status, axum::response::Html(html)).into_response()
+        }
+        _ => resp,
+    }
 }
 
 /// A browser's form post carries `Origin`; it must name this host.

@@ -90,10 +90,10 @@ fn page(name: &str, p: Option<&Principal>, ctx: JValue) -> PageResult<Html<Strin
 }
 
 /// An error as a page (used by [`crate::error::PageError`]).
-pub fn error_page(status: StatusCode, message: &str) -> String {
+pub fn error_page(status: StatusCode, message: &str, who: Option<&Principal>) -> String {
     env()
         .get_template("error.html")
-        .and_then(|t| t.render(context! { status => status.as_u16(), reason => status.canonical_reason(), message }))
+        .and_then(|t| t.render(context! { me => me(who), status => status.as_u16(), reason => status.canonical_reason(), message }))
         .unwrap_or_else(|_| format!("{status}: {message}"))
 }
 

@@ -232,6 +232,14 @@ async fn every_route_answers_each_role_as_the_table_says() {
         job.contains("\"key_set\":true") && !job.contains("sk-hidden-key-123"),
         "{job}"
     );
+    // A refused page keeps the caller's navigation.
+    let (s, page, _) = call(&w, "GET", "/items", Some(sub)).await;
+    assert_eq!(s, 403);
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("id=\"whoami\">submitter (submitter)") && page.contains("may not do this"),
+        "{page}"
+    );
     // A revoked token is refused at once.
     let bank = SqliteBank::open(&w.f.db).unwrap();
     let id = bank
