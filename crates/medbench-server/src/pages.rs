@@ -419,7 +419,18 @@ pub async fn item(State(s): St, auth: Au, Path(id): Path<String>) -> PageResult<
         .await?
         .ok_or_else(|| AppError::not_found(format!("no item `{id}`")))?;
     let body = serde_json::to_string_pretty(&it).map_err(AppError::internal)?;
-    page("item.html", Some(&p), context! { id, body })
+    let reference = it
+        .reference
+        .as_ref()
+        .map(serde_json::to_string_pretty)
+        .transpose()
+        .map_err(AppError::internal)?;
+    let v = serde_json::to_value(&it).map_err(AppError::internal)?;
+    page(
+        "item.html",
+        Some(&p),
+        context! { id, body, reference, it => JValue::from_serialize(&v) },
+    )
 }
 
 pub async fn taxonomy(auth: Au) -> PageResult<Html<String>> {
