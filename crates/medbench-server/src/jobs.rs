@@ -39,7 +39,11 @@ pub struct JobSpec {
 /// The worker holds the state weakly: it stops when the server is gone.
 pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
     let weak = Arc::downgrade(&state);
-    let (enabled, db) = (state.config.worker, state.config.db.clone());
+    let (enabled, db, wake) = (
+        state.config.worker,
+        state.config.db.clone(),
+        state.wake.clone(),
+    );
     drop(state);
     std::thread::Builder::new()
         .name("medbench-worker".into())
@@ -54,20 +58,19 @@ pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
                     return;
                 }
             };
+            let (m, c) = &*wake;
             loop {
+                if m.lock().unwrap_or_else(|p| p.into_inner()).1 {
+                    return;
+                }
+                // Held only while claiming and running: an idle worker keeps nothing alive.
                 let Some(state) = weak.upgrade() else {
                     return;
                 };
-                {
-                    let (m, _) = &state.wake;
-                    if m.lock().unwrap_or_else(|p| p.into_inner()).1 {
-                        return;
-                    }
-                }
                 match bank.claim_job(&medbench_eval::now()) {
                     Ok(Some(job)) => run(&state, &mut bank, job),
                     Ok(None) => {
-                        let (m, c) = &state.wake;
+                        drop(state);
                         let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
                         if !g.0 && !g.1 {
                             g = c
@@ -78,6 +81,7 @@ pub fn start_worker(state: Arc<AppState>) -> std::thread::JoinHandle<()> {
                         g.0 = false;
                     }
                     Err(e) => {
+                        drop(state);
                         tracing::warn!(error = %e, "claiming a job failed; retrying");
                         std::thread::sleep(Duration::from_secs(1));
                     }

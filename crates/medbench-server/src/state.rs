@@ -86,7 +86,7 @@ pub struct AppState {
     /// Round exports by round id: (file name, bytes), built once (exports are deterministic).
     pub(crate) exports: Mutex<HashMap<String, Export>>,
     /// Wakes the worker when a job is queued; `true` asks it to stop.
-    pub(crate) wake: (Mutex<(bool, bool)>, Condvar),
+    pub(crate) wake: Arc<(Mutex<(bool, bool)>, Condvar)>,
     pub(crate) started: std::time::Instant,
     /// Uploads are unpacked under here; removed with the state.
     pub(crate) scratch: tempfile::TempDir,
@@ -115,7 +115,7 @@ impl AppState {
             metrics: Metrics::default(),
             runs: Mutex::new(HashMap::new()),
             exports: Mutex::new(HashMap::new()),
-            wake: (Mutex::new((false, false)), Condvar::new()),
+            wake: Arc::new((Mutex::new((false, false)), Condvar::new())),
             started: std::time::Instant::now(),
             scratch,
             touched: Mutex::new(HashMap::new()),
@@ -160,13 +160,13 @@ impl AppState {
 
     /// Wake the worker: a job was queued.
     pub(crate) fn notify_worker(&self) {
-        let (m, c) = &self.wake;
+        let (m, c) = &*self.wake;
         m.lock().unwrap_or_else(|p| p.into_inner()).0 = true;
         c.notify_all();
     }
 
     pub(crate) fn stop_worker(&self) {
-        let (m, c) = &self.wake;
+        let (m, c) = &*self.wake;
         m.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
         c.notify_all();
     }
