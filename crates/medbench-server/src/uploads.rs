@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use medbench_round::{RoundError, UnpackLimits};
+use medbench_round::{IssueKind, RoundError, UnpackLimits};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -25,7 +25,10 @@ pub(crate) struct SubmissionOutcome {
     pub overall: medbench_report::Stat,
     /// Rows rejected or worth a look, `file:line: field: message`, at most 200.
     pub issues: Vec<String>,
+    /// Every issue, the missing ones included.
     pub issues_total: usize,
+    /// Tasks whose instances had no row (scored as wrong), one line per task, at most 200.
+    pub missing: Vec<String>,
     pub published: bool,
 }
 
@@ -126,12 +129,15 @@ pub(crate) async fn submit_bytes(
             b.set_published(&sub.run_id, true)?;
         }
         let prefix = format!("{}/", dir.path().display());
-        let issues: Vec<String> = sub
-            .issues
-            .iter()
-            .take(200)
-            .map(|i| i.to_string().replace(&prefix, ""))
-            .collect();
+        let shown = |missing: bool| -> Vec<String> {
+            sub.issues
+                .iter()
+                .filter(|i| (i.kind == IssueKind::Missing) == missing)
+                .take(200)
+                .map(|i| i.to_string().replace(&prefix, ""))
+                .collect()
+        };
+        let (issues, missing) = (shown(false), shown(true));
         Ok::<_, AppError>(SubmissionOutcome {
             run_id: sub.run_id,
             round: sub.round_id,
@@ -141,6 +147,7 @@ pub(crate) async fn submit_bytes(
             overall: sub.results.overall.clone(),
             issues_total: sub.issues.len(),
             issues,
+            missing,
             published: auto,
         })
     })

@@ -73,6 +73,12 @@ async fn an_upload_is_scored_and_bad_uploads_get_clear_errors() {
         "{issues}"
     );
     assert!(issues.contains("not-an-instance"), "{issues}");
+    // Tasks left unanswered are listed apart from the rows that were wrong.
+    let missing = out["missing"].to_string();
+    assert!(
+        missing.contains("have no row") && !issues.contains("have no row"),
+        "{missing}"
+    );
     assert!(
         !issues.contains("/tmp"),
         "server paths stay out of messages: {issues}"
