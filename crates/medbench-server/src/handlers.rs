@@ -101,9 +101,8 @@ pub(crate) async fn visible_run(
     let (p, id2, st) = (p.clone(), id.to_owned(), s.clone());
     s.db(move |b| {
         let row = b
-            .run_index()?
-            .into_iter()
-            .find(|r| r.id == id2 && board::visible(r, &p))
+            .run_index_entry(&id2)?
+            .filter(|r| board::visible(r, &p))
             .ok_or_else(|| AppError::not_found(format!("no run `{id2}` you may see")))?;
         let fin = row.finished_at.clone().unwrap_or_default();
         let c = st

@@ -120,6 +120,27 @@ pub struct JobRow {
     pub finished_at: Option<String>,
 }
 
+const RUN_INDEX_SELECT: &str =
+    "SELECT r.id, r.model, r.status, r.started_at, r.finished_at, u.name, o.user_id,
+            o.source, o.published, json_extract(r.spec, '$.round')
+     FROM runs r LEFT JOIN run_owners o ON o.run_id = r.id LEFT JOIN users u ON u.id = o.user_id";
+
+fn run_index_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunIndexRow> {
+    let owner_id: Option<i64> = r.get(6)?;
+    Ok(RunIndexRow {
+        id: r.get(0)?,
+        model: r.get(1)?,
+        status: r.get(2)?,
+        started_at: r.get(3)?,
+        finished_at: r.get(4)?,
+        owner: r.get(5)?,
+        owner_id,
+        source: r.get(7)?,
+        published: owner_id.is_none() || r.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
+        round: r.get(9)?,
+    })
+}
+
 const JOB_COLS: &str =
     "j.id, j.user_id, u.name, j.status, j.spec, j.sealed_key, j.run_id, j.done, j.total,
      j.error, j.created_at, j.started_at, j.finished_at";
@@ -279,28 +300,23 @@ impl SqliteBank {
 
     /// Every run with its owner, newest first, without the results text.
     pub fn run_index(&self) -> Result<Vec<RunIndexRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT r.id, r.model, r.status, r.started_at, r.finished_at, u.name, o.user_id, o.source,
-                    o.published, json_extract(r.spec, '$.round')
-             FROM runs r LEFT JOIN run_owners o ON o.run_id = r.id LEFT JOIN users u ON u.id = o.user_id
-             ORDER BY r.started_at DESC, r.id",
-        )?;
-        let rows = st.query_map([], |r| {
-            let owner_id: Option<i64> = r.get(6)?;
-            Ok(RunIndexRow {
-                id: r.get(0)?,
-                model: r.get(1)?,
-                status: r.get(2)?,
-                started_at: r.get(3)?,
-                finished_at: r.get(4)?,
-                owner: r.get(5)?,
-                owner_id,
-                source: r.get(7)?,
-                published: owner_id.is_none() || r.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
-                round: r.get(9)?,
-            })
-        })?;
+        let mut st = self.conn.prepare(&format!(
+            "{RUN_INDEX_SELECT} ORDER BY r.started_at DESC, r.id"
+        ))?;
+        let rows = st.query_map([], run_index_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One run of [`SqliteBank::run_index`].
+    pub fn run_index_entry(&self, id: &str) -> Result<Option<RunIndexRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{RUN_INDEX_SELECT} WHERE r.id = ?1"),
+                [id],
+                run_index_row,
+            )
+            .optional()?)
     }
 
     /// Queue a live evaluation.
