@@ -163,8 +163,11 @@
         return esc(h.y[v[1]]) + " × " + esc(h.x[v[0]].en) + "<br>Score <b>" + f1(v[2]) + "</b> · n=" + v[3];
       } },
       grid: { left: 10, right: 90, top: 10, bottom: 10, containLabel: true },
-      xAxis: { type: "category", data: h.x.map(function (x) { return wrap(x.en, 16) + (x.zh ? "\n" + x.zh : ""); }),
-        splitArea: { show: true }, axisLabel: { interval: 0, fontSize: 11, lineHeight: 13 } },
+      // Many columns: one slanted line per label instead of stacked lines that collide.
+      xAxis: { type: "category", data: h.x.map(function (x) {
+          return h.x.length > 6 ? x.en : wrap(x.en, 16) + (x.zh ? "\n" + x.zh : ""); }),
+        splitArea: { show: true },
+        axisLabel: { interval: 0, fontSize: 11, lineHeight: 13, rotate: h.x.length > 6 ? 35 : 0 } },
       yAxis: { type: "category", data: h.y, splitArea: { show: true }, inverse: true,
         axisLabel: { fontSize: 11, width: 160, overflow: "truncate" } },
       // Cells are [x, y, score, n]: colour by the score (dimension 2), not the last value.
