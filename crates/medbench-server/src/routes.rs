@@ -10,6 +10,7 @@ use crate::state::AppState;
 use crate::{handlers as api, pages};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
@@ -346,161 +347,92 @@ async fn guard(cap: Cap, req: Request, next: Next) -> Response {
     }
 }
 
+/// Mounts handlers, each behind the guard its `ROUTES` entry names, and
+/// remembers what it mounted so that no entry of the table is left out.
+struct Mount(Router<Arc<AppState>>, Vec<(&'static str, &'static str)>);
+
+impl Mount {
+    fn on<H, T>(self, method: &'static str, path: &'static str, handler: H) -> Mount
+    where
+        H: Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        let mr = match method {
+            "GET" => get(handler),
+            "POST" => post(handler),
+            "DELETE" => delete(handler),
+            m => panic!("method {m} of {path} is not mounted by this router"),
+        };
+        let mut mounted = self.1;
+        mounted.push((method, path));
+        // A second method on the same path joins the first one's method router.
+        Mount(self.0.route(path, guarded(mr, method, path)), mounted)
+    }
+
+    fn finish(self) -> Router<Arc<AppState>> {
+        for r in ROUTES {
+            assert!(
+                self.1.contains(&(r.method, r.path)),
+                "{} {} is in ROUTES but not mounted",
+                r.method,
+                r.path
+            );
+        }
+        self.0
+    }
+}
+
 /// The whole application.
 pub fn router(state: Arc<AppState>) -> Router {
-    let g = |p: &'static str, m: MethodRouter<Arc<AppState>>, method: &str| guarded(m, method, p);
-    let app = Router::new()
-        .route("/healthz", g("/healthz", get(api::healthz), "GET"))
-        .route("/metrics", g("/metrics", get(api::metrics), "GET"))
-        .route(
-            "/openapi.json",
-            g("/openapi.json", get(api::openapi), "GET"),
-        )
-        .route("/api/v1/me", g("/api/v1/me", get(api::me), "GET"))
-        .route(
-            "/api/v1/leaderboard",
-            g("/api/v1/leaderboard", get(api::leaderboard), "GET"),
-        )
-        .route("/api/v1/runs", g("/api/v1/runs", get(api::runs), "GET"))
-        .route(
-            "/api/v1/runs/{id}",
-            g("/api/v1/runs/{id}", get(api::run_results), "GET"),
-        )
-        .route(
-            "/api/v1/runs/{id}/report.html",
-            g("/api/v1/runs/{id}/report.html", get(api::run_report), "GET"),
-        )
-        .route(
-            "/api/v1/runs/{id}/publish",
-            g("/api/v1/runs/{id}/publish", post(api::publish), "POST"),
-        )
-        .route(
-            "/api/v1/rounds",
-            g("/api/v1/rounds", get(api::rounds), "GET"),
-        )
-        .route(
-            "/api/v1/rounds/{id}/files",
-            g("/api/v1/rounds/{id}/files", get(api::round_files), "GET"),
-        )
-        .route(
-            "/api/v1/rounds/{id}/files/{name}",
-            g(
-                "/api/v1/rounds/{id}/files/{name}",
-                get(api::round_file),
-                "GET",
-            ),
-        )
-        .route(
-            "/api/v1/submissions",
-            g("/api/v1/submissions", post(api::submission), "POST"),
-        )
-        .route(
-            "/api/v1/jobs",
-            g("/api/v1/jobs", get(api::jobs), "GET").merge(g(
-                "/api/v1/jobs",
-                post(api::create_job),
-                "POST",
-            )),
-        )
-        .route(
-            "/api/v1/jobs/{id}",
-            g("/api/v1/jobs/{id}", get(api::job), "GET"),
-        )
-        .route("/api/v1/items", g("/api/v1/items", get(api::items), "GET"))
-        .route(
-            "/api/v1/items/{*id}",
-            g("/api/v1/items/{*id}", get(api::item), "GET"),
-        )
-        .route(
-            "/api/v1/taxonomy",
-            g("/api/v1/taxonomy", get(api::taxonomy), "GET"),
-        )
-        .route(
-            "/api/v1/users",
-            g("/api/v1/users", get(api::users), "GET").merge(g(
-                "/api/v1/users",
-                post(api::add_user),
-                "POST",
-            )),
-        )
-        .route(
-            "/api/v1/tokens",
-            g("/api/v1/tokens", post(api::create_token), "POST"),
-        )
-        .route(
-            "/api/v1/tokens/{id}",
-            g("/api/v1/tokens/{id}", delete(api::revoke_token), "DELETE"),
-        )
-        .route(
-            "/login",
-            g("/login", get(pages::login_form), "GET").merge(g(
-                "/login",
-                post(pages::login),
-                "POST",
-            )),
-        )
-        .route("/logout", g("/logout", post(pages::logout), "POST"))
-        .route(
-            "/assets/style.css",
-            g("/assets/style.css", get(pages::style), "GET"),
-        )
-        .route("/", g("/", get(pages::home), "GET"))
-        .route(
-            "/leaderboard",
-            g("/leaderboard", get(pages::leaderboard), "GET"),
-        )
-        .route("/runs", g("/runs", get(pages::runs), "GET"))
-        .route("/runs/{id}", g("/runs/{id}", get(pages::run), "GET"))
-        .route(
-            "/runs/{id}/report",
-            g("/runs/{id}/report", get(pages::report), "GET"),
-        )
-        .route(
-            "/runs/{id}/publish",
-            g("/runs/{id}/publish", post(pages::publish), "POST"),
-        )
-        .route("/rounds", g("/rounds", get(pages::rounds), "GET"))
-        .route(
-            "/rounds/{id}/files/{name}",
-            g("/rounds/{id}/files/{name}", get(api::round_file), "GET"),
-        )
-        .route(
-            "/submit",
-            g("/submit", get(pages::submit_form), "GET").merge(g(
-                "/submit",
-                post(pages::submit),
-                "POST",
-            )),
-        )
-        .route(
-            "/endpoints",
-            g("/endpoints", get(pages::endpoints), "GET").merge(g(
-                "/endpoints",
-                post(pages::register),
-                "POST",
-            )),
-        )
-        .route("/jobs/{id}", g("/jobs/{id}", get(pages::job), "GET"))
-        .route("/items", g("/items", get(pages::items), "GET"))
-        .route("/items/{*id}", g("/items/{*id}", get(pages::item), "GET"))
-        .route("/taxonomy", g("/taxonomy", get(pages::taxonomy), "GET"))
-        .route("/admin", g("/admin", get(pages::admin), "GET"))
-        .route(
-            "/admin/users",
-            g("/admin/users", post(pages::admin_add_user), "POST"),
-        )
-        .route(
-            "/admin/tokens",
-            g("/admin/tokens", post(pages::admin_token), "POST"),
-        )
-        .route(
-            "/admin/tokens/{id}/revoke",
-            g(
-                "/admin/tokens/{id}/revoke",
-                post(pages::admin_revoke),
-                "POST",
-            ),
-        );
+    let app = Mount(Router::new(), Vec::new())
+        .on("GET", "/healthz", api::healthz)
+        .on("GET", "/metrics", api::metrics)
+        .on("GET", "/openapi.json", api::openapi)
+        .on("GET", "/api/v1/me", api::me)
+        .on("GET", "/api/v1/leaderboard", api::leaderboard)
+        .on("GET", "/api/v1/runs", api::runs)
+        .on("GET", "/api/v1/runs/{id}", api::run_results)
+        .on("GET", "/api/v1/runs/{id}/report.html", api::run_report)
+        .on("POST", "/api/v1/runs/{id}/publish", api::publish)
+        .on("GET", "/api/v1/rounds", api::rounds)
+        .on("GET", "/api/v1/rounds/{id}/files", api::round_files)
+        .on("GET", "/api/v1/rounds/{id}/files/{name}", api::round_file)
+        .on("POST", "/api/v1/submissions", api::submission)
+        .on("GET", "/api/v1/jobs", api::jobs)
+        .on("POST", "/api/v1/jobs", api::create_job)
+        .on("GET", "/api/v1/jobs/{id}", api::job)
+        .on("GET", "/api/v1/items", api::items)
+        .on("GET", "/api/v1/items/{*id}", api::item)
+        .on("GET", "/api/v1/taxonomy", api::taxonomy)
+        .on("GET", "/api/v1/users", api::users)
+        .on("POST", "/api/v1/users", api::add_user)
+        .on("POST", "/api/v1/tokens", api::create_token)
+        .on("DELETE", "/api/v1/tokens/{id}", api::revoke_token)
+        .on("GET", "/login", pages::login_form)
+        .on("POST", "/login", pages::login)
+        .on("POST", "/logout", pages::logout)
+        .on("GET", "/assets/style.css", pages::style)
+        .on("GET", "/", pages::home)
+        .on("GET", "/leaderboard", pages::leaderboard)
+        .on("GET", "/runs", pages::runs)
+        .on("GET", "/runs/{id}", pages::run)
+        .on("GET", "/runs/{id}/report", pages::report)
+        .on("POST", "/runs/{id}/publish", pages::publish)
+        .on("GET", "/rounds", pages::rounds)
+        .on("GET", "/rounds/{id}/files/{name}", api::round_file)
+        .on("GET", "/submit", pages::submit_form)
+        .on("POST", "/submit", pages::submit)
+        .on("GET", "/endpoints", pages::endpoints)
+        .on("POST", "/endpoints", pages::register)
+        .on("GET", "/jobs/{id}", pages::job)
+        .on("GET", "/items", pages::items)
+        .on("GET", "/items/{*id}", pages::item)
+        .on("GET", "/taxonomy", pages::taxonomy)
+        .on("GET", "/admin", pages::admin)
+        .on("POST", "/admin/users", pages::admin_add_user)
+        .on("POST", "/admin/tokens", pages::admin_token)
+        .on("POST", "/admin/tokens/{id}/revoke", pages::admin_revoke)
+        .finish();
     let limit = state.config.max_body_bytes;
     app.layer(middleware::from_fn_with_state(
         state.clone(),
