@@ -29,6 +29,28 @@ impl LoadReport {
     }
 }
 
+impl std::fmt::Display for LoadReport {
+    /// One line of counts and latency percentiles, then the first errors, one per line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>6} req in {:.1} s ({:.0}/s), {} errors · latency ms p50 {:.2} · p90 {:.2} · p99 {:.2} · max {:.2}",
+            self.sent,
+            self.seconds,
+            self.rate(),
+            self.errors,
+            self.p50,
+            self.p90,
+            self.p99,
+            self.max
+        )?;
+        for e in &self.error_samples {
+            write!(f, "\n  error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -136,21 +136,7 @@ fn main() -> Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("--header `{h}`: expected `name: value`"))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let r = load::run(&urls, &headers, rate, seconds)?;
-            println!(
-                "{} requests in {:.1} s ({:.0}/s), {} errors; latency ms p50 {:.2} · p90 {:.2} · p99 {:.2} · max {:.2}",
-                r.sent,
-                r.seconds,
-                r.rate(),
-                r.errors,
-                r.p50,
-                r.p90,
-                r.p99,
-                r.max
-            );
-            for e in &r.error_samples {
-                println!("  error: {e}");
-            }
+            println!("{}", load::run(&urls, &headers, rate, seconds)?);
             Ok(())
         }
         Cmd::Server {

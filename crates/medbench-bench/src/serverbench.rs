@@ -182,20 +182,7 @@ pub fn run(models: usize, rate: f64, seconds: f64, port: u16) -> Result<()> {
         // Warm the caches once, as a server that has been up a while would be.
         load::run(urls, &header, 20.0, 0.5)?;
         let r = load::run(urls, &header, rate, seconds)?;
-        println!(
-            "{name:<38} {:>6} req in {:.1} s ({:.0}/s), {} errors · latency ms p50 {:.2} · p90 {:.2} · p99 {:.2} · max {:.2}",
-            r.sent,
-            r.seconds,
-            r.rate(),
-            r.errors,
-            r.p50,
-            r.p90,
-            r.p99,
-            r.max
-        );
-        for e in &r.error_samples {
-            println!("  error: {e}");
-        }
+        println!("{name:<38} {r}");
     }
     Ok(())
 }

@@ -34,15 +34,7 @@ async fn an_upload_is_scored_and_bad_uploads_get_clear_errors() {
     assert!(out["answered"].as_u64().unwrap() > 20, "{out}");
     assert_eq!(out["published"], false);
     let run = out["run_id"].as_str().unwrap();
-    let r: Value = c
-        .get(format!("{base}/api/v1/runs/{run}"))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = get_json(&c, &format!("{base}/api/v1/runs/{run}"), sub).await;
     assert_eq!(r["model"]["name"], "always-a");
     assert!(r["tasks"].as_object().unwrap().len() > 5);
 
@@ -214,15 +206,7 @@ async fn internal_endpoints_are_refused_unless_allowed() {
 
 async fn wait_job(c: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
     for _ in 0..600 {
-        let j: Value = c
-            .get(format!("{base}/api/v1/jobs/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j: Value = get_json(&c, &format!("{base}/api/v1/jobs/{id}"), token).await;
         if j["status"] == "finished" || j["status"] == "failed" {
             return j;
         }
@@ -278,15 +262,7 @@ async fn a_registered_endpoint_is_evaluated_by_the_worker_with_its_key() {
         })
         .unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains("sk-job-secret"));
-    let board: Value = c
-        .get(format!("{base}/api/v1/leaderboard"))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let board: Value = get_json(&c, &format!("{base}/api/v1/leaderboard"), sub).await;
     assert!(
         board["rows"]
             .as_array()
@@ -295,15 +271,7 @@ async fn a_registered_endpoint_is_evaluated_by_the_worker_with_its_key() {
             .any(|r| r["run_id"] == run && r["source"] == "endpoint"),
         "{board}"
     );
-    let list: Value = c
-        .get(format!("{base}/api/v1/jobs"))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&c, &format!("{base}/api/v1/jobs"), sub).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains("sk-job-secret-42"));
 }
@@ -437,28 +405,19 @@ async fn a_job_whose_endpoint_refuses_every_call_fails_and_is_not_published() {
         "{j}"
     );
     // Its run exists for its owner, but even auto-publish leaves it off others' boards.
-    let board: Value = c
-        .get(format!("{base}/api/v1/leaderboard"))
-        .bearer_auth(&f.tokens["viewer"])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let board: Value = get_json(
+        &c,
+        &format!("{base}/api/v1/leaderboard"),
+        &f.tokens["viewer"],
+    )
+    .await;
     assert!(board["rows"].as_array().unwrap().is_empty(), "{board}");
-    let run: Value = c
-        .get(format!(
-            "{base}/api/v1/runs/{}",
-            j["run_id"].as_str().unwrap()
-        ))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = get_json(
+        &c,
+        &format!("{base}/api/v1/runs/{}", j["run_id"].as_str().unwrap()),
+        sub,
+    )
+    .await;
     assert!(
         run["items"]["errors"].as_u64().unwrap() > 0,
         "{}",
@@ -509,15 +468,7 @@ async fn the_upload_form_takes_several_track_zips_as_one_submission() {
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("Submission scored"), "{page}");
-    let runs: Value = c
-        .get(format!("{base}/api/v1/runs"))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Value = get_json(&c, &format!("{base}/api/v1/runs"), sub).await;
     let both = runs
         .as_array()
         .unwrap()
@@ -527,15 +478,7 @@ async fn the_upload_form_takes_several_track_zips_as_one_submission() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res: Value = c
-        .get(format!("{base}/api/v1/runs/{both}"))
-        .bearer_auth(sub)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value = get_json(&c, &format!("{base}/api/v1/runs/{both}"), sub).await;
     let answered = res["manifest"]["submission"]["rows"].as_u64().unwrap();
     assert!(
         answered > one["answered"].as_u64().unwrap(),

@@ -184,3 +184,15 @@ pub async fn upload(
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(serde_json::Value::Null))
 }
+
+/// GET `url` as `token` and parse the JSON answer.
+pub async fn get_json(c: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    c.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
