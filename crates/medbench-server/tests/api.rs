@@ -206,7 +206,7 @@ async fn internal_endpoints_are_refused_unless_allowed() {
 
 async fn wait_job(c: &reqwest::Client, base: &str, token: &str, id: i64) -> Value {
     for _ in 0..600 {
-        let j: Value = get_json(&c, &format!("{base}/api/v1/jobs/{id}"), token).await;
+        let j: Value = get_json(c, &format!("{base}/api/v1/jobs/{id}"), token).await;
         if j["status"] == "finished" || j["status"] == "failed" {
             return j;
         }
