@@ -8,7 +8,7 @@ use medbench_report::{
 };
 use medbench_score::{Outcome, SCORER_VERSION};
 use medbench_stats::{ItemScore, Node, try_aggregate};
-use medbench_store::{ResponseRow, RunUsage, ScoreRow, SqliteBank};
+use medbench_store::{ResponseRow, RunItemRow, RunUsage, ScoreRow, SqliteBank, StoredAnswer};
 use std::collections::BTreeMap;
 
 /// Bootstrap resamples for every interval in a report.
@@ -66,56 +66,89 @@ pub struct Scored {
     pub item: ItemMeta,
 }
 
-/// Score every item of a run from its stored response, streaming: one item in memory at a time.
+/// Score every item of a run from its stored response, streaming: a few chunks of
+/// items in memory at a time, never the whole run.
+///
+/// Two threads share the work: this one reads rows from the bank while a second
+/// decodes item bodies and scores them, in chunks, so the stage uses two cores.
 pub fn score_run(bank: &SqliteBank, run_id: &str) -> Result<Vec<Scored>> {
-    let mut out = Vec::new();
-    bank.for_each_run_item(run_id, &mut |item, answer| {
-        let kind = item.format_kind();
-        let mut row = ScoreRow {
-            run_id: run_id.to_owned(),
-            item_id: item.id.clone(),
-            value: 0.0,
-            outcome: "error".into(),
-            parsed: None,
-            detail: None,
-            scorer: scorer_id(kind),
-        };
-        match (&answer, &item.reference) {
-            (None, _) => row.detail = Some("not asked yet".into()),
-            (Some(a), _) if a.error_kind.is_some() => {
-                row.detail = Some(format!(
-                    "{}: {}",
-                    a.error_kind.as_deref().unwrap_or(""),
-                    a.error.as_deref().unwrap_or("")
-                ));
-            }
-            (Some(_), None) => row.detail = Some("blind item: no reference".into()),
-            (Some(a), Some(reference)) => {
-                let text = match (&a.tool_calls, &a.text) {
-                    (Some(calls), _) => calls.as_str(),
-                    (None, Some(t)) => t.as_str(),
-                    (None, None) => "",
-                };
-                let s = medbench_score::score(&item.format, reference, text);
-                row.value = s.value.clamp(0.0, 1.0);
-                row.outcome = match s.outcome {
-                    Outcome::Correct => "correct",
-                    Outcome::Partial => "partial",
-                    Outcome::Wrong => "wrong",
-                    Outcome::Unparsed => "unparsed",
+    const CHUNK: usize = 256;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RunItemRow>>(8);
+    std::thread::scope(|s| {
+        let scorer = s.spawn(move || -> Result<Vec<Scored>> {
+            let mut out = Vec::new();
+            for chunk in rx {
+                for row in chunk {
+                    let item = row.decode()?;
+                    out.push(score_one(run_id, item, row.answer));
                 }
-                .into();
-                row.parsed = s.parsed.map(|p| p.to_string());
-                row.detail = s.detail;
             }
-        }
-        out.push(Scored {
-            row,
-            item: ItemMeta::from(&item),
+            Ok(out)
         });
-        Ok(())
-    })?;
-    Ok(out)
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let read = bank.for_each_run_row(run_id, &mut |row| {
+            chunk.push(row);
+            if chunk.len() == CHUNK {
+                // A send fails only when the scorer has stopped on an error, which wins below.
+                let _ = tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
+            Ok(())
+        });
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+        drop(tx);
+        let scored = scorer.join().expect("the scorer does not panic")?;
+        read?;
+        Ok(scored)
+    })
+}
+
+/// Score one item's stored answer by the rules of its format.
+fn score_one(run_id: &str, item: Item, answer: Option<StoredAnswer>) -> Scored {
+    let kind = item.format_kind();
+    let mut row = ScoreRow {
+        run_id: run_id.to_owned(),
+        item_id: item.id.clone(),
+        value: 0.0,
+        outcome: "error".into(),
+        parsed: None,
+        detail: None,
+        scorer: scorer_id(kind),
+    };
+    match (&answer, &item.reference) {
+        (None, _) => row.detail = Some("not asked yet".into()),
+        (Some(a), _) if a.error_kind.is_some() => {
+            row.detail = Some(format!(
+                "{}: {}",
+                a.error_kind.as_deref().unwrap_or(""),
+                a.error.as_deref().unwrap_or("")
+            ));
+        }
+        (Some(_), None) => row.detail = Some("blind item: no reference".into()),
+        (Some(a), Some(reference)) => {
+            let text = match (&a.tool_calls, &a.text) {
+                (Some(calls), _) => calls.as_str(),
+                (None, Some(t)) => t.as_str(),
+                (None, None) => "",
+            };
+            let s = medbench_score::score(&item.format, reference, text);
+            row.value = s.value.clamp(0.0, 1.0);
+            row.outcome = match s.outcome {
+                Outcome::Correct => "correct",
+                Outcome::Partial => "partial",
+                Outcome::Wrong => "wrong",
+                Outcome::Unparsed => "unparsed",
+            }
+            .into();
+            row.parsed = s.parsed.map(|p| p.to_string());
+            row.detail = s.detail;
+        }
+    }
+    Scored {
+        row,
+        item: ItemMeta::from(&item),
+    }
 }
 
 fn stat(n: &Node) -> Stat {

@@ -369,6 +369,28 @@ pub struct StoredAnswer {
     pub error: Option<String>,
 }
 
+/// One item of a run as stored: the item's body (JSON, not yet decoded) and its answer.
+#[derive(Debug, Clone)]
+pub struct RunItemRow {
+    pub id: String,
+    pub version: u32,
+    pub body: String,
+    pub answer: Option<StoredAnswer>,
+}
+
+impl RunItemRow {
+    /// The item itself; a body that no longer decodes is reported as corrupt.
+    pub fn decode(&self) -> Result<medbench_core::Item> {
+        crate::ItemRow::decode(&self.body, self.version, "approved").map_err(|e| {
+            StoreError::Corrupt {
+                id: self.id.clone(),
+                version: self.version,
+                message: e.0,
+            }
+        })
+    }
+}
+
 /// Token and call totals of a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunUsage {
@@ -387,6 +409,19 @@ impl SqliteBank {
         run_id: &str,
         f: &mut dyn FnMut(medbench_core::Item, Option<StoredAnswer>) -> Result<()>,
     ) -> Result<()> {
+        self.for_each_run_row(run_id, &mut |row| {
+            let item = row.decode()?;
+            f(item, row.answer)
+        })
+    }
+
+    /// [`Self::for_each_run_item`] with the item body still undecoded, so that a
+    /// caller can decode on another thread while this one reads on.
+    pub fn for_each_run_row(
+        &self,
+        run_id: &str,
+        f: &mut dyn FnMut(RunItemRow) -> Result<()>,
+    ) -> Result<()> {
         let mut st = self.conn.prepare(
             "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
              FROM run_items ri
@@ -396,16 +431,6 @@ impl SqliteBank {
         )?;
         let mut rows = st.query([run_id])?;
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let version: u32 = r.get(1)?;
-            let body: String = r.get(2)?;
-            let item = crate::ItemRow::decode(&body, version, "approved").map_err(|e| {
-                StoreError::Corrupt {
-                    id: id.clone(),
-                    version,
-                    message: e.0,
-                }
-            })?;
             let answered: Option<String> = r.get(3)?;
             let answer = match answered {
                 None => None,
@@ -416,7 +441,12 @@ impl SqliteBank {
                     error: r.get(7)?,
                 }),
             };
-            f(item, answer)?;
+            f(RunItemRow {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                body: r.get(2)?,
+                answer,
+            })?;
         }
         Ok(())
     }
