@@ -1,7 +1,8 @@
 //! Asking: a reader thread renders requests and answers what it can from the
 //! cache, async workers call the endpoint, and this thread writes every
-//! response to the bank in small transactions — so a kill loses at most the
-//! answers of the last few milliseconds, and a restart asks only what is missing.
+//! response to the bank in small transactions. A worker takes its next job only
+//! once its last answer is committed, so a kill loses at most `concurrency` calls,
+//! and a restart asks only what is missing.
 
 use crate::answer::Answerer;
 use crate::render::{Renderer, stored_form};
@@ -12,7 +13,6 @@ use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
 
 /// Counts while asking.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -91,7 +91,12 @@ pub fn ask(
         return Ok(p);
     }
     let mut writer = SqliteBank::open(ctx.db).with_context(|| format!("cannot open {}", ctx.db))?;
-    let (wtx, wrx) = mpsc::channel::<ResponseRow>();
+    // Every answer's slot waits for its commit, so commits must stay short: a thread of
+    // its own copies the WAL back, instead of the writer stalling on it every 16 MiB.
+    writer.no_auto_checkpoint()?;
+    let checkpoints = SqliteBank::open(ctx.db)?;
+    let (stop_checkpoints, every) = mpsc::channel::<()>();
+    let (wtx, wrx) = mpsc::channel::<Answered>();
     let (jtx, jrx) = tokio::sync::mpsc::channel::<Job>(256);
     let remote = match ctx.answerer {
         Answerer::Remote {
@@ -101,6 +106,14 @@ pub fn ask(
         _ => None,
     };
     std::thread::scope(|s| -> Result<()> {
+        let checkpointer = s.spawn(move || -> Result<()> {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                every.recv_timeout(std::time::Duration::from_millis(100))
+            {
+                checkpoints.checkpoint()?;
+            }
+            Ok(checkpoints.checkpoint()?)
+        });
         let producer_tx = wtx.clone();
         let producer = s.spawn(move || produce(ctx, todo, producer_tx, jtx));
         let dispatcher = remote.map(|(provider, concurrency)| {
@@ -115,57 +128,61 @@ pub fn ask(
             })
         });
         drop(wtx);
-        let mut batch: Vec<ResponseRow> = Vec::with_capacity(256);
-        let flush = |batch: &mut Vec<ResponseRow>,
-                     p: &mut AskProgress,
-                     writer: &mut SqliteBank|
-         -> Result<()> {
-            writer.put_responses(batch)?;
-            for r in batch.iter() {
-                p.done += 1;
-                p.cached += r.cached as u64;
-                p.errors += r.error_kind.is_some() as u64;
-            }
-            batch.clear();
-            Ok(())
-        };
-        loop {
-            // Block for the first response, then give the others a few milliseconds to
-            // queue up and take them all: one wake-up per batch instead of per response.
-            let closed = match wrx.recv_timeout(Duration::from_millis(20)) {
-                Ok(r) => {
-                    batch.push(r);
-                    std::thread::sleep(Duration::from_millis(5));
-                    false
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => false,
-                Err(mpsc::RecvTimeoutError::Disconnected) => true,
-            };
-            batch.extend(wrx.try_iter());
-            if !batch.is_empty() {
-                flush(&mut batch, &mut p, &mut writer)?;
-                progress(p);
-            }
-            if closed {
-                break;
-            }
-        }
+        // Passed by value: if storing fails, the receiver goes with it, every waiting
+        // slot is released with an error, and the reader and dispatcher wind down.
+        let written = write_responses(wrx, &mut writer, &mut p, progress);
+        drop(stop_checkpoints);
         producer
             .join()
             .expect("the request reader does not panic")?;
         if let Some(d) = dispatcher {
             d.join().expect("the dispatcher does not panic")?;
         }
-        Ok(())
+        checkpointer
+            .join()
+            .expect("the checkpointer does not panic")?;
+        written
     })?;
     Ok(p)
+}
+
+/// A response on its way to the bank, with the slot to release once it is stored.
+type Answered = (ResponseRow, Option<tokio::sync::oneshot::Sender<()>>);
+
+/// Store responses as they come, in small transactions, until every sender is gone.
+fn write_responses(
+    rx: mpsc::Receiver<Answered>,
+    writer: &mut SqliteBank,
+    p: &mut AskProgress,
+    progress: &mut dyn FnMut(AskProgress),
+) -> Result<()> {
+    let mut rows: Vec<ResponseRow> = Vec::with_capacity(256);
+    let mut stored: Vec<tokio::sync::oneshot::Sender<()>> = Vec::with_capacity(256);
+    // Block for the first response, then take whatever else has queued up meanwhile:
+    // under load, answers arrive while a commit runs, so batches form by themselves.
+    while let Ok(first) = rx.recv() {
+        for (row, slot) in std::iter::once(first).chain(rx.try_iter()) {
+            p.done += 1;
+            p.cached += row.cached as u64;
+            p.errors += row.error_kind.is_some() as u64;
+            rows.push(row);
+            stored.extend(slot);
+        }
+        writer.put_responses(&rows)?;
+        rows.clear();
+        for slot in stored.drain(..) {
+            let _ = slot.send(());
+        }
+        progress(*p);
+    }
+    Ok(())
 }
 
 /// Render requests; answer offline ones and cache hits at once; queue the rest.
 fn produce(
     ctx: &AskContext<'_>,
     todo: &[(String, u32)],
-    out: mpsc::Sender<ResponseRow>,
+    out: mpsc::Sender<Answered>,
     jobs: tokio::sync::mpsc::Sender<Job>,
 ) -> Result<()> {
     let bank = SqliteBank::open(ctx.db)?;
@@ -199,7 +216,7 @@ fn produce_chunk(
     examples: &mut HashMap<String, Vec<Item>>,
     chunk: &[(String, u32)],
     items: Vec<Item>,
-    out: &mpsc::Sender<ResponseRow>,
+    out: &mpsc::Sender<Answered>,
     jobs: &tokio::sync::mpsc::Sender<Job>,
 ) -> Result<std::ops::ControlFlow<()>> {
     for ((id, _), item) in chunk.iter().zip(items) {
@@ -229,7 +246,7 @@ fn produce_chunk(
                 let mut r = row(ctx, id, "", String::new());
                 r.error_kind = Some("render".into());
                 r.error = Some(format!("{e:#}"));
-                let _ = out.send(r);
+                let _ = out.send((r, None));
                 continue;
             }
         };
@@ -247,7 +264,7 @@ fn produce_chunk(
                     r.error = Some(why);
                 }
             }
-            let _ = out.send(r);
+            let _ = out.send((r, None));
             continue;
         }
         if !ctx.no_cache
@@ -259,7 +276,7 @@ fn produce_chunk(
             r.prompt_tokens = hit.prompt_tokens;
             r.completion_tokens = hit.completion_tokens;
             r.cached = true;
-            let _ = out.send(r);
+            let _ = out.send((r, None));
             continue;
         }
         if jobs
@@ -298,7 +315,7 @@ async fn dispatch(
     ctx: &AskContext<'_>,
     jobs: tokio::sync::mpsc::Receiver<Job>,
     provider: Arc<dyn Provider>,
-    out: mpsc::Sender<ResponseRow>,
+    out: mpsc::Sender<Answered>,
     concurrency: usize,
 ) {
     let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
@@ -315,7 +332,10 @@ async fn dispatch(
                 r.request_hash = job.hash;
                 r.request = job.stored;
                 call(provider.as_ref(), &job.request, &mut r).await;
-                if out.send(r).is_err() {
+                // The slot is free again only once the answer is stored, so a kill can
+                // lose at most `concurrency` calls: those in flight or not yet committed.
+                let (slot, freed) = tokio::sync::oneshot::channel();
+                if out.send((r, Some(slot))).is_err() || freed.await.is_err() {
                     break;
                 }
             }

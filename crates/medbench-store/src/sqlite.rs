@@ -151,6 +151,22 @@ impl SqliteBank {
         &self.conn
     }
 
+    /// Leave WAL checkpoints to another connection (see [`Self::checkpoint`]), so that
+    /// this one's commits never wait while pages are copied back and synced.
+    pub fn no_auto_checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_autocheckpoint=0", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Copy committed WAL pages back into the main file, without waiting for (or
+    /// blocking) other connections' reads and writes.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Run `f` inside one read transaction, so that many small reads share one
     /// snapshot and take the WAL read lock once instead of once per statement.
     /// Keep `f` short: an open reader holds back checkpoints.
