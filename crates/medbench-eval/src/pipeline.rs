@@ -198,7 +198,7 @@ fn produce(
     // Items are read a chunk at a time in one read transaction: one WAL lock per chunk
     // instead of one per item (about a tenth of the reader's time went to locking).
     for chunk in todo.chunks(READ_CHUNK) {
-        let items = bank.reading(|_| chunk.iter().map(load).collect::<Result<Vec<_>>>())?;
+        let items = bank.reading(|| chunk.iter().map(load).collect::<Result<Vec<_>>>())?;
         if produce_chunk(ctx, &bank, &mut examples, chunk, items, &out, &jobs)?.is_break() {
             break;
         }

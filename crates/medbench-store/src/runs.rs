@@ -381,13 +381,7 @@ pub struct RunItemRow {
 impl RunItemRow {
     /// The item itself; a body that no longer decodes is reported as corrupt.
     pub fn decode(&self) -> Result<medbench_core::Item> {
-        crate::ItemRow::decode(&self.body, self.version, "approved").map_err(|e| {
-            StoreError::Corrupt {
-                id: self.id.clone(),
-                version: self.version,
-                message: e.0,
-            }
-        })
+        crate::sqlite::decode(&self.id, self.version, &self.body, "approved")
     }
 }
 

@@ -172,13 +172,13 @@ impl SqliteBank {
     /// Keep `f` short: an open reader holds back checkpoints.
     pub fn reading<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&SqliteBank) -> std::result::Result<T, E>,
+        f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let tx = self
             .conn
             .unchecked_transaction()
             .map_err(|e| E::from(e.into()))?;
-        let out = f(self)?;
+        let out = f()?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(out)
     }
@@ -488,7 +488,7 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemSummary> {
     })
 }
 
-fn decode(id: &str, version: u32, body: &str, review: &str) -> Result<Item> {
+pub(crate) fn decode(id: &str, version: u32, body: &str, review: &str) -> Result<Item> {
     ItemRow::decode(body, version, review).map_err(|e| StoreError::Corrupt {
         id: id.to_owned(),
         version,
