@@ -160,10 +160,25 @@ impl SqliteBank {
     }
 
     /// Copy committed WAL pages back into the main file, without waiting for (or
-    /// blocking) other connections' reads and writes.
+    /// blocking) other connections' reads and writes; see [`Self::checkpoint_within`].
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        self.checkpoint_within(WAL_LIMIT)
+    }
+
+    /// As [`Self::checkpoint`], keeping the WAL near `limit` bytes. A busy writer never
+    /// lets a passive copy catch up, and only a caught-up WAL starts again from its
+    /// beginning; so once the WAL holds more than `limit`, finish the copy while holding
+    /// writers back briefly (most pages are already copied by then) and start afresh.
+    pub fn checkpoint_within(&self, limit: u64) -> Result<()> {
+        let (log, page): (i64, i64) = (
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?,
+            self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?,
+        );
+        if log.max(0) as u64 * page.max(0) as u64 > limit {
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+        }
         Ok(())
     }
 
@@ -183,6 +198,9 @@ impl SqliteBank {
         Ok(out)
     }
 }
+
+/// How large [`SqliteBank::checkpoint`] lets the WAL grow before it restarts it.
+pub const WAL_LIMIT: u64 = 64 << 20;
 
 /// Build `WHERE …` and its parameters from a filter.
 pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {

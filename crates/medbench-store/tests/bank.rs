@@ -223,3 +223,44 @@ fn imports_return_the_bank_to_wal_after_commit_and_rollback() {
     assert_eq!(reader.get("T/3").unwrap().unwrap().question, "q3");
     assert_eq!(journal_mode(&bank), "wal");
 }
+
+/// A writer that never pauses must not grow the WAL without end: the checkpointer's
+/// passive copies cannot catch up with it, so past the limit it restarts the WAL.
+#[test]
+fn checkpoints_keep_the_wal_bounded_under_a_busy_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bank.db");
+    let db = db.to_str().unwrap();
+    let writer = SqliteBank::open(db).unwrap();
+    writer.no_auto_checkpoint().unwrap();
+    writer
+        .connection()
+        .execute_batch("CREATE TABLE blobs (b BLOB)")
+        .unwrap();
+    let checkpoints = SqliteBank::open(db).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let limit: u64 = 1 << 20;
+    let stop = &done;
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                checkpoints.checkpoint_within(limit).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        let blob = vec![7u8; 16 << 10];
+        for _ in 0..4096 {
+            writer
+                .connection()
+                .execute("INSERT INTO blobs VALUES (?1)", [&blob])
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let wal = std::fs::metadata(dir.path().join("bank.db-wal"))
+        .unwrap()
+        .len();
+    // 64 MiB went through the WAL; a bounded one stays well short of that.
+    assert!(wal < 16 * limit, "the WAL grew to {wal} bytes");
+}
