@@ -87,10 +87,29 @@ pub fn ask(
         total: todo.len() as u64,
         ..Default::default()
     };
-    if todo.is_empty() {
-        return Ok(p);
-    }
     let mut writer = SqliteBank::open(ctx.db).with_context(|| format!("cannot open {}", ctx.db))?;
+    if !todo.is_empty() {
+        ask_all(ctx, todo, &mut writer, &mut p, progress)?;
+    }
+    // Also when nothing was left to ask: a run killed after its last answer still
+    // hands its answers to the cache when it is started again.
+    let clock = std::time::Instant::now();
+    let cached = writer.cache_answers(ctx.run_id)?;
+    tracing::info!(
+        cached,
+        secs = clock.elapsed().as_secs_f64(),
+        "answers added to the response cache"
+    );
+    Ok(p)
+}
+
+fn ask_all(
+    ctx: &AskContext<'_>,
+    todo: &[(String, u32)],
+    writer: &mut SqliteBank,
+    p: &mut AskProgress,
+    progress: &mut dyn FnMut(AskProgress),
+) -> Result<()> {
     // Every answer's slot waits for its commit, so commits must stay short: a thread of
     // its own copies the WAL back, instead of the writer stalling on it every 16 MiB.
     writer.no_auto_checkpoint()?;
@@ -130,7 +149,7 @@ pub fn ask(
         drop(wtx);
         // Passed by value: if storing fails, the receiver goes with it, every waiting
         // slot is released with an error, and the reader and dispatcher wind down.
-        let written = write_responses(wrx, &mut writer, &mut p, progress);
+        let written = write_responses(wrx, writer, p, progress);
         drop(stop_checkpoints);
         producer
             .join()
@@ -142,8 +161,7 @@ pub fn ask(
             .join()
             .expect("the checkpointer does not panic")?;
         written
-    })?;
-    Ok(p)
+    })
 }
 
 /// A response on its way to the bank, with the slot to release once it is stored.

@@ -264,3 +264,56 @@ fn checkpoints_keep_the_wal_bounded_under_a_busy_writer() {
     // 64 MiB went through the WAL; a bounded one stays well short of that.
     assert!(wal < 16 * limit, "the WAL grew to {wal} bytes");
 }
+
+fn answer(run: &str, item: &str, hash: &str, text: &str, at: &str) -> medbench_store::ResponseRow {
+    medbench_store::ResponseRow {
+        run_id: run.into(),
+        item_id: item.into(),
+        request_hash: hash.into(),
+        request: "{}".into(),
+        text: Some(text.into()),
+        tool_calls: None,
+        error_kind: None,
+        error: None,
+        prompt_tokens: Some(10),
+        completion_tokens: Some(2),
+        latency_ms: 5,
+        attempts: 1,
+        cached: false,
+        at: at.into(),
+    }
+}
+
+#[test]
+fn the_cache_learns_a_runs_answers_but_not_its_failures_hits_or_older_answers() {
+    let mut bank = SqliteBank::open(":memory:").unwrap();
+    let t1 = "2026-12-07T10:00:00.000Z";
+    let t2 = "2026-12-07T11:00:00.000Z";
+    let failed = medbench_store::ResponseRow {
+        error_kind: Some("http_5xx".into()),
+        text: None,
+        ..answer("r1", "B", "h-b", "", t1)
+    };
+    let hit = medbench_store::ResponseRow {
+        cached: true,
+        ..answer("r1", "C", "h-c", "<C>", t1)
+    };
+    bank.put_responses(&[answer("r1", "A", "h-a", "<A>", t1), failed, hit])
+        .unwrap();
+    // Storing answers does not fill the cache; finishing the run's ask stage does.
+    assert_eq!(bank.cached_answer("h-a").unwrap(), None);
+    assert_eq!(bank.cache_answers("r1").unwrap(), 1);
+    assert_eq!(bank.cached_answer("h-a").unwrap().unwrap().text, "<A>");
+    assert_eq!(bank.cached_answer("h-b").unwrap(), None);
+    assert_eq!(bank.cached_answer("h-c").unwrap(), None);
+    // Again: nothing new.
+    assert_eq!(bank.cache_answers("r1").unwrap(), 0);
+    // A later run's later answer to the same request replaces it; an older one does not.
+    bank.put_responses(&[answer("r2", "A", "h-a", "<B>", t2)])
+        .unwrap();
+    bank.put_responses(&[answer("r0", "A", "h-a", "<D>", "2026-12-06T09:00:00.000Z")])
+        .unwrap();
+    assert_eq!(bank.cache_answers("r2").unwrap(), 1);
+    assert_eq!(bank.cache_answers("r0").unwrap(), 0);
+    assert_eq!(bank.cached_answer("h-a").unwrap().unwrap().text, "<B>");
+}
