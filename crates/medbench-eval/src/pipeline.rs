@@ -93,16 +93,12 @@ pub fn ask(
     }
     // Also when nothing was left to ask: a run killed after its last answer still
     // hands its answers to the cache when it is started again.
-    let clock = std::time::Instant::now();
-    let cached = writer.cache_answers(ctx.run_id)?;
-    tracing::info!(
-        cached,
-        secs = clock.elapsed().as_secs_f64(),
-        "answers added to the response cache"
-    );
+    writer.cache_answers(ctx.run_id)?;
     Ok(p)
 }
 
+/// The asking itself: the request reader, the dispatcher, this thread as the response
+/// writer, and a checkpointer, until every item of `todo` has a stored response.
 fn ask_all(
     ctx: &AskContext<'_>,
     todo: &[(String, u32)],

@@ -159,8 +159,8 @@ impl SqliteBank {
         Ok(())
     }
 
-    /// Copy committed WAL pages back into the main file, without waiting for (or
-    /// blocking) other connections' reads and writes; see [`Self::checkpoint_within`].
+    /// Copy committed WAL pages back into the main file alongside other connections'
+    /// reads and writes, keeping the WAL near 64 MiB; see [`Self::checkpoint_within`].
     pub fn checkpoint(&self) -> Result<()> {
         self.checkpoint_within(WAL_LIMIT)
     }
@@ -200,7 +200,7 @@ impl SqliteBank {
 }
 
 /// How large [`SqliteBank::checkpoint`] lets the WAL grow before it restarts it.
-pub const WAL_LIMIT: u64 = 64 << 20;
+const WAL_LIMIT: u64 = 64 << 20;
 
 /// Build `WHERE …` and its parameters from a filter.
 pub(crate) fn where_clause(f: &ItemFilter, p: &str) -> (String, Vec<String>) {
