@@ -32,6 +32,12 @@
 
   // Error bars as a custom series. Each datum is [lo, hi, categoryIndex, score].
   // `horizontal`: value axis is x, category axis is y.
+  // Room above a chart for a legend of n entries: about five fit on a line, and each
+  // line takes 24 px, so a long legend never covers the chart's first bars.
+  function legendHeight(n) {
+    return 12 + 24 * Math.max(1, Math.ceil(n / 5));
+  }
+
   function errorBars(points, horizontal, showText) {
     return {
       type: "custom", name: "95% CI", silent: true, z: 10,
@@ -140,7 +146,7 @@
     c.setOption({
       animation: false,
       legend: { top: 0, data: present.map(function (d) { return d.en; }), textStyle: { fontSize: 11 } },
-      grid: { left: 10, right: 44, top: present.length > 5 ? 62 : 36, bottom: 36, containLabel: true },
+      grid: { left: 10, right: 44, top: legendHeight(present.length), bottom: 36, containLabel: true },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: function (ps) {
         var t = tasks[ps[0].dataIndex], d = byKey[t.dim];
         return "<b>" + esc(t.name) + "</b><br>" + esc(d ? d.en : t.dim) + "<br>Score <b>" + f1(t.score) + "</b> (95% CI " +
