@@ -284,8 +284,7 @@ impl SqliteBank {
     /// Put the run's successful answers that were really asked (not cache hits) into the
     /// response cache, unless it already holds a later answer to the same request.
     /// Returns how many entries were written. One transaction writes each touched page
-    /// once; sorting by hash first would add locality but held ~30 MB more at peak for
-    /// 100k answers and was no faster on a cache of that size.
+    /// once (docs/benchmarks.md has the figures, and why the rows are not sorted first).
     pub fn cache_answers(&mut self, run_id: &str) -> Result<u64> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
