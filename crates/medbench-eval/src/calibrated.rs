@@ -98,22 +98,20 @@ pub fn calibrated_results(bank: &SqliteBank, run: &str, id: Option<&str>) -> Res
                 }
                 Some((map, versions, _)) if versions.contains(version) => {
                     s.value = map.apply(s.value).clamp(0.0, 1.0);
-                    s.outcome = if s.value >= 1.0 {
-                        "correct"
-                    } else if s.value <= 0.0 {
-                        "wrong"
-                    } else {
-                        "partial"
-                    }
-                    .into();
+                    s.outcome = crate::scoring::outcome_of_value(s.value).into();
                     mapped += 1;
                 }
                 _ => *skipped.entry(format!("{name}@{version}")).or_default() += 1,
             }
         }
+        let value = s.value;
         scored.push(Scored {
+            failed: (s.outcome == "error") as usize,
             row: s,
             item: ItemMeta::from(&item),
+            instances: item.instance_count(),
+            strict: value,
+            mean: value,
         });
         Ok(())
     })?;

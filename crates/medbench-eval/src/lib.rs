@@ -21,7 +21,7 @@ pub use answer::Answerer;
 pub use answer::build_judge;
 pub use medbench_judge;
 pub use pipeline::{AskProgress, now};
-pub use spec::{EvalConfig, JudgeSpec, ModelSpec, ProviderKind, Selection};
+pub use spec::{BlindItems, EvalConfig, JudgeSpec, ModelSpec, ProviderKind, Selection};
 
 use anyhow::{Context, Result, bail};
 use medbench_core::item::sha256_hex;
@@ -65,7 +65,7 @@ pub struct EvalOutcome {
     pub out_dir: PathBuf,
 }
 
-/// The selected items: approved, with a reference, matching the selection;
+/// The selected items: approved, matching the selection (blind ones as it says);
 /// with `limit`, a seeded sample of at most that many per task.
 pub fn select(bank: &SqliteBank, sel: &Selection, seed: u64) -> Result<Vec<(String, u32, String)>> {
     let filter = sel.filter()?;
@@ -152,7 +152,7 @@ pub fn evaluate_with(
     lap("select");
     if selection.is_empty() {
         bail!(
-            "no approved items with a reference answer match this selection in {db} (try `medbench items stats`, or `medbench import --demo`)"
+            "no approved items match this selection in {db} (try `medbench items stats`, or `medbench import --demo`)"
         );
     }
     let renderer = Renderer::new(opts.templates.as_deref(), opts.system_prompt.clone())?;
@@ -175,6 +175,8 @@ pub fn evaluate_with(
         &selection,
     )?;
     let answered: HashSet<String> = bank.answered_items(&run_id)?;
+    // An item asked in several option orders stores its answers under `<id>#<k>`, never
+    // under its id: it stays on the list, and the reader skips the orders answered.
     let todo: Vec<(String, u32)> = bank
         .run_items(&run_id)?
         .into_iter()
@@ -192,6 +194,7 @@ pub fn evaluate_with(
         no_cache: opts.no_cache,
         few_shot: opts.few_shot,
         loader: None,
+        answered: &answered,
     };
     lap("open run");
     let asked = pipeline::ask(&ctx, &todo, progress)?;

@@ -9,8 +9,8 @@ use crate::render::{Renderer, stored_form};
 use anyhow::{Context, Result};
 use medbench_core::Item;
 use medbench_provider::{ChatRequest, Provider, Sampling};
-use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
-use std::collections::HashMap;
+use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank, instance_key};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc;
 
@@ -39,9 +39,13 @@ pub struct AskContext<'a> {
     pub answerer: &'a Answerer,
     pub no_cache: bool,
     pub few_shot: usize,
-    /// Where items come from: `None` reads `(id, version)` from the bank; a round
-    /// passes a loader that returns its instances (permuted options, opaque ids).
+    /// Where items come from: `None` reads `(id, version)` from the bank and asks each
+    /// of its instances (every variant of an item with official option orders, under
+    /// [`instance_key`]); a round passes a loader that returns its instances (permuted
+    /// options, opaque ids), each asked once under its own id.
     pub loader: Option<ItemLoader<'a>>,
+    /// Instance keys with a stored response: never asked again.
+    pub answered: &'a HashSet<String>,
 }
 
 /// Loads the item to ask for an `(id, version)` of the todo list.
@@ -160,8 +164,13 @@ fn ask_all(
     })
 }
 
-/// A response on its way to the bank, with the slot to release once it is stored.
-type Answered = (ResponseRow, Option<tokio::sync::oneshot::Sender<()>>);
+/// What the writer receives: a response on its way to the bank, with the slot to
+/// release once it is stored; or a correction of the number of instances to ask, once
+/// the reader has seen how many instances an item has.
+enum Answered {
+    Row(ResponseRow, Option<tokio::sync::oneshot::Sender<()>>),
+    Expect(i64),
+}
 
 /// Store responses as they come, in small transactions, until every sender is gone.
 fn write_responses(
@@ -175,12 +184,22 @@ fn write_responses(
     // Block for the first response, then take whatever else has queued up meanwhile:
     // under load, answers arrive while a commit runs, so batches form by themselves.
     while let Ok(first) = rx.recv() {
-        for (row, slot) in std::iter::once(first).chain(rx.try_iter()) {
+        for msg in std::iter::once(first).chain(rx.try_iter()) {
+            let (row, slot) = match msg {
+                Answered::Row(row, slot) => (row, slot),
+                Answered::Expect(delta) => {
+                    p.total = p.total.saturating_add_signed(delta);
+                    continue;
+                }
+            };
             p.done += 1;
             p.cached += row.cached as u64;
             p.errors += row.error_kind.is_some() as u64;
             rows.push(row);
             stored.extend(slot);
+        }
+        if rows.is_empty() {
+            continue;
         }
         writer.put_responses(&rows)?;
         rows.clear();
@@ -250,18 +269,55 @@ fn produce_chunk(
                     .collect()
             })
             .unwrap_or_default();
+        let instances: Vec<(String, Item)> = if ctx.loader.is_some() {
+            vec![(id.clone(), item)]
+        } else {
+            (0..item.instance_count())
+                .map(|k| (instance_key(&item.id, item.variants.len(), k), k))
+                .filter(|(key, _)| !ctx.answered.contains(key))
+                .map(|(key, k)| {
+                    let mut asked = item.instance(k);
+                    asked.id.clone_from(&key);
+                    (key, asked)
+                })
+                .collect()
+        };
+        // The todo list counted this item once.
+        if instances.len() != 1 {
+            let _ = out.send(Answered::Expect(instances.len() as i64 - 1));
+        }
+        for (id, item) in instances {
+            if produce_one(ctx, bank, &shots, &id, item, out, jobs)?.is_break() {
+                return Ok(std::ops::ControlFlow::Break(()));
+            }
+        }
+    }
+    Ok(std::ops::ControlFlow::Continue(()))
+}
+
+/// Render one instance; answer it at once (offline answerer, cache hit) or queue it.
+fn produce_one(
+    ctx: &AskContext<'_>,
+    bank: &SqliteBank,
+    shots: &[Item],
+    id: &String,
+    item: Item,
+    out: &mpsc::Sender<Answered>,
+    jobs: &tokio::sync::mpsc::Sender<Job>,
+) -> Result<std::ops::ControlFlow<()>> {
+    {
         let media = |sha: &str| bank.media(sha).ok().flatten().map(|(_, b)| b);
         let request = match ctx
             .renderer
-            .request(&item, &shots, &media, ctx.model, ctx.sampling)
+            .request(&item, shots, &media, ctx.model, ctx.sampling)
         {
             Ok(r) => r,
             Err(e) => {
                 let mut r = row(ctx, id, "", String::new());
                 r.error_kind = Some("render".into());
                 r.error = Some(format!("{e:#}"));
-                let _ = out.send((r, None));
-                continue;
+                let _ = out.send(Answered::Row(r, None));
+                return Ok(std::ops::ControlFlow::Continue(()));
             }
         };
         let stored = stored_form(&request);
@@ -278,8 +334,8 @@ fn produce_chunk(
                     r.error = Some(why);
                 }
             }
-            let _ = out.send((r, None));
-            continue;
+            let _ = out.send(Answered::Row(r, None));
+            return Ok(std::ops::ControlFlow::Continue(()));
         }
         if !ctx.no_cache
             && let Some(hit) = bank.cached_answer(&hash)?
@@ -290,8 +346,8 @@ fn produce_chunk(
             r.prompt_tokens = hit.prompt_tokens;
             r.completion_tokens = hit.completion_tokens;
             r.cached = true;
-            let _ = out.send((r, None));
-            continue;
+            let _ = out.send(Answered::Row(r, None));
+            return Ok(std::ops::ControlFlow::Continue(()));
         }
         if jobs
             .blocking_send(Job {
@@ -349,7 +405,7 @@ async fn dispatch(
                 // The slot is free again only once the answer is stored, so a kill can
                 // lose at most `concurrency` calls: those in flight or not yet committed.
                 let (slot, freed) = tokio::sync::oneshot::channel();
-                if out.send((r, Some(slot))).is_err() || freed.await.is_err() {
+                if out.send(Answered::Row(r, Some(slot))).is_err() || freed.await.is_err() {
                     break;
                 }
             }

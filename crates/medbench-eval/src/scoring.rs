@@ -4,11 +4,14 @@
 use anyhow::Result;
 use medbench_core::{Dimension, FormatKind, Item, Taxonomy, Track};
 use medbench_report::{
-    DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult, Usage,
+    AnsweredTask, DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult,
+    Usage,
 };
 use medbench_score::{Outcome, SCORER_VERSION};
 use medbench_stats::{ItemScore, Node, try_aggregate};
-use medbench_store::{ResponseRow, RunItemRow, RunUsage, ScoreRow, SqliteBank, StoredAnswer};
+use medbench_store::{
+    ResponseRow, RunItemRow, RunUsage, ScoreRow, SqliteBank, StoredAnswer, instance_key,
+};
 use std::collections::BTreeMap;
 
 /// Bootstrap resamples for every interval in a report.
@@ -64,9 +67,118 @@ impl From<&Item> for ItemMeta {
 pub struct Scored {
     pub row: ScoreRow,
     pub item: ItemMeta,
+    /// Instances behind the item's score: its option orders (1 for an item asked once).
+    pub instances: usize,
+    /// Lowest instance value: right in every order (the official strict rule).
+    pub strict: f64,
+    /// Mean over instances.
+    pub mean: f64,
+    /// Instances whose model call failed for good (or was never made).
+    pub failed: usize,
 }
 
-/// Score every item of a run from its stored response, streaming: a few chunks of
+/// The outcome stored for a blind item (no reference): answered, not scored.
+pub const BLIND: &str = "blind";
+
+/// The one mapping from a scorer's outcome to the outcome stored with a score.
+pub fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Correct => "correct",
+        Outcome::Partial => "partial",
+        Outcome::Wrong => "wrong",
+        Outcome::Unparsed => "unparsed",
+    }
+}
+
+/// The outcome of a graded value: 1 → `correct`, 0 → `wrong`, between → `partial`.
+pub fn outcome_of_value(value: f64) -> &'static str {
+    if value >= 1.0 {
+        "correct"
+    } else if value <= 0.0 {
+        "wrong"
+    } else {
+        "partial"
+    }
+}
+
+/// One instance's score: value in [0, 1] and stored outcome (`error` for a failed or
+/// missing call, [`BLIND`] for an answer that cannot be scored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceScore {
+    pub value: f64,
+    pub outcome: &'static str,
+    pub parsed: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl InstanceScore {
+    pub fn error(detail: impl Into<String>) -> InstanceScore {
+        InstanceScore {
+            value: 0.0,
+            outcome: "error",
+            parsed: None,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// Score one instance's stored answer by the rules of its format.
+pub fn score_instance(item: &Item, answer: Option<&StoredAnswer>) -> InstanceScore {
+    match (answer, &item.reference) {
+        (None, _) => InstanceScore::error("not asked yet"),
+        (Some(a), _) if a.error_kind.is_some() => InstanceScore::error(format!(
+            "{}: {}",
+            a.error_kind.as_deref().unwrap_or(""),
+            a.error.as_deref().unwrap_or("")
+        )),
+        (Some(_), None) => InstanceScore {
+            value: 0.0,
+            outcome: BLIND,
+            parsed: None,
+            detail: Some("blind item: answered, no reference to score against".into()),
+        },
+        (Some(a), Some(reference)) => {
+            let text = match (&a.tool_calls, &a.text) {
+                (Some(calls), _) => calls.as_str(),
+                (None, Some(t)) => t.as_str(),
+                (None, None) => "",
+            };
+            let s = medbench_score::score(&item.format, reference, text);
+            InstanceScore {
+                value: s.value.clamp(0.0, 1.0),
+                outcome: outcome_str(s.outcome),
+                parsed: s.parsed.map(|p| p.to_string()),
+                detail: s.detail,
+            }
+        }
+    }
+}
+
+/// An item's score from its instances' scores. Choice items count the strict value
+/// (right in every option order, as the official platform scores its five copies);
+/// other formats the mean. All failed → `error`; all unreadable → `unparsed`.
+/// Returns the stored row's (value, outcome, detail), strict and mean.
+pub fn combine(kind: FormatKind, parts: &[InstanceScore]) -> (f64, &'static str, f64, f64) {
+    if parts.is_empty() {
+        return (0.0, "error", 0.0, 0.0);
+    }
+    let strict = parts.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
+    let mean = parts.iter().map(|p| p.value).sum::<f64>() / parts.len() as f64;
+    let choice = matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice);
+    let value = if choice { strict } else { mean };
+    let outcome = if parts.iter().any(|p| p.outcome == BLIND) {
+        BLIND
+    } else if parts.iter().all(|p| p.outcome == "error") {
+        "error"
+    } else if parts.iter().all(|p| p.outcome == "unparsed") {
+        "unparsed"
+    } else {
+        outcome_of_value(value)
+    };
+    (value, outcome, strict, mean)
+}
+
+/// Score every item of a run from its stored responses, streaming: a few chunks of
 /// items in memory at a time, never the whole run.
 ///
 /// Two threads share the work: this one reads rows from the bank while a second
@@ -80,7 +192,7 @@ pub fn score_run(bank: &SqliteBank, run_id: &str) -> Result<Vec<Scored>> {
             for chunk in rx {
                 for row in chunk {
                     let item = row.decode()?;
-                    out.push(score_one(run_id, item, row.answer));
+                    out.push(score_item(run_id, item, &row));
                 }
             }
             Ok(out)
@@ -104,50 +216,55 @@ pub fn score_run(bank: &SqliteBank, run_id: &str) -> Result<Vec<Scored>> {
     })
 }
 
-/// Score one item's stored answer by the rules of its format.
-fn score_one(run_id: &str, item: Item, answer: Option<StoredAnswer>) -> Scored {
+/// Score one item: each of its instances by the rules of its format, then combined.
+fn score_item(run_id: &str, item: Item, row: &RunItemRow) -> Scored {
     let kind = item.format_kind();
-    let mut row = ScoreRow {
-        run_id: run_id.to_owned(),
-        item_id: item.id.clone(),
-        value: 0.0,
-        outcome: "error".into(),
-        parsed: None,
-        detail: None,
-        scorer: scorer_id(kind),
+    let n = item.instance_count();
+    let parts: Vec<InstanceScore> = (0..n)
+        .map(|k| {
+            let key = instance_key(&item.id, item.variants.len(), k);
+            score_instance(&item.instance(k), row.answer(&key))
+        })
+        .collect();
+    let (value, outcome, strict, mean) = combine(kind, &parts);
+    let (parsed, detail) = if n == 1 {
+        (parts[0].parsed.clone(), parts[0].detail.clone())
+    } else {
+        let parsed: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|p| {
+                p.parsed
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or(serde_json::Value::Null)
+            })
+            .collect();
+        (
+            Some(serde_json::Value::Array(parsed).to_string()),
+            Some(format!(
+                "strict {strict:.3} · mean {mean:.3} over {n} option orders"
+            )),
+        )
     };
-    match (&answer, &item.reference) {
-        (None, _) => row.detail = Some("not asked yet".into()),
-        (Some(a), _) if a.error_kind.is_some() => {
-            row.detail = Some(format!(
-                "{}: {}",
-                a.error_kind.as_deref().unwrap_or(""),
-                a.error.as_deref().unwrap_or("")
-            ));
-        }
-        (Some(_), None) => row.detail = Some("blind item: no reference".into()),
-        (Some(a), Some(reference)) => {
-            let text = match (&a.tool_calls, &a.text) {
-                (Some(calls), _) => calls.as_str(),
-                (None, Some(t)) => t.as_str(),
-                (None, None) => "",
-            };
-            let s = medbench_score::score(&item.format, reference, text);
-            row.value = s.value.clamp(0.0, 1.0);
-            row.outcome = match s.outcome {
-                Outcome::Correct => "correct",
-                Outcome::Partial => "partial",
-                Outcome::Wrong => "wrong",
-                Outcome::Unparsed => "unparsed",
-            }
-            .into();
-            row.parsed = s.parsed.map(|p| p.to_string());
-            row.detail = s.detail;
-        }
-    }
     Scored {
-        row,
+        row: ScoreRow {
+            run_id: run_id.to_owned(),
+            item_id: item.id.clone(),
+            value,
+            outcome: outcome.into(),
+            parsed,
+            detail,
+            scorer: if n > 1 && matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice) {
+                format!("{}+strict@{n}", scorer_id(kind))
+            } else {
+                scorer_id(kind)
+            },
+        },
         item: ItemMeta::from(&item),
+        instances: n,
+        strict,
+        mean,
+        failed: parts.iter().filter(|p| p.outcome == "error").count(),
     }
 }
 
@@ -172,8 +289,11 @@ fn specialty_of(item: &ItemMeta, tax: &Taxonomy) -> Option<String> {
 }
 
 /// Aggregate scored items into results (everything but model, times, usage and manifest).
-pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> Result<Results> {
+/// Blind items are not aggregated: they are listed in `answered`, by task.
+pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Result<Results> {
     let tax = Taxonomy::builtin();
+    let (blind, scored): (Vec<&Scored>, Vec<&Scored>) =
+        all.iter().partition(|s| s.row.outcome == BLIND);
     let items: Vec<ItemScore> = scored
         .iter()
         .map(|s| {
@@ -190,11 +310,17 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             }
         })
         .collect();
-    let agg = try_aggregate(&items, RESAMPLES, seed, 0.95).map_err(|e| {
-        anyhow::anyhow!("cannot aggregate run {run_id}: {e} (every item of a task must have the task's track and dimension; fix the items and import them again)")
-    })?;
+    let agg = if items.is_empty() {
+        None
+    } else {
+        Some(try_aggregate(&items, RESAMPLES, seed, 0.95).map_err(|e| {
+            anyhow::anyhow!("cannot aggregate run {run_id}: {e} (every item of a task must have the task's track and dimension; fix the items and import them again)")
+        })?)
+    };
     let mut tasks = BTreeMap::new();
-    for s in scored {
+    let mut orders: BTreeMap<&str, (f64, f64, usize, usize, bool)> = BTreeMap::new();
+    for s in &scored {
+        let agg = agg.as_ref().expect("there are scored items");
         let t = tasks
             .entry(s.item.task.clone())
             .or_insert_with(|| TaskResult {
@@ -217,34 +343,53 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             "unparsed" => t.unparsed += 1,
             _ => t.errors += 1,
         }
+        let o = orders.entry(s.item.task.as_str()).or_default();
+        o.0 += s.strict;
+        o.1 += s.mean;
+        o.2 += 1;
+        o.3 += s.instances;
+        o.4 |= s.instances > 1;
     }
-    for (task, set) in scorers_by_task(scored) {
+    // Tasks whose items are asked in several option orders report both rules.
+    for (task, (strict, mean, n, instances, several)) in orders {
+        if let (true, Some(t)) = (several, tasks.get_mut(task)) {
+            t.permutation = Some(medbench_report::Permutation {
+                strict: 100.0 * strict / n as f64,
+                mean: 100.0 * mean / n as f64,
+                instances,
+            });
+        }
+    }
+    let scored_owned: Vec<&Scored> = scored.clone();
+    for (task, set) in scorers_by_task(&scored_owned) {
         if let Some(t) = tasks.get_mut(task) {
             t.scorer = set.into_iter().collect::<Vec<_>>().join(" + ");
         }
     }
     let mut dimensions: BTreeMap<String, DimensionResult> = BTreeMap::new();
-    for (name, t) in &tasks {
-        dimensions
-            .entry(t.dimension.clone())
-            .or_insert_with(|| DimensionResult {
-                track: t.track.clone(),
-                stat: stat(&agg.dimensions[&t.dimension]),
-                tasks: vec![],
-            })
-            .tasks
-            .push(name.clone());
-    }
     let mut tracks: BTreeMap<String, TrackResult> = BTreeMap::new();
-    for (name, d) in &dimensions {
-        tracks
-            .entry(d.track.clone())
-            .or_insert_with(|| TrackResult {
-                stat: stat(&agg.tracks[&d.track]),
-                dimensions: vec![],
-            })
-            .dimensions
-            .push(name.clone());
+    if let Some(agg) = &agg {
+        for (name, t) in &tasks {
+            dimensions
+                .entry(t.dimension.clone())
+                .or_insert_with(|| DimensionResult {
+                    track: t.track.clone(),
+                    stat: stat(&agg.dimensions[&t.dimension]),
+                    tasks: vec![],
+                })
+                .tasks
+                .push(name.clone());
+        }
+        for (name, d) in &dimensions {
+            tracks
+                .entry(d.track.clone())
+                .or_insert_with(|| TrackResult {
+                    stat: stat(&agg.tracks[&d.track]),
+                    dimensions: vec![],
+                })
+                .dimensions
+                .push(name.clone());
+        }
     }
     let mut cells: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
     for (s, i) in scored.iter().zip(&items) {
@@ -265,6 +410,24 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             n,
         })
         .collect();
+    let mut answered: BTreeMap<String, AnsweredTask> = BTreeMap::new();
+    for s in &blind {
+        let a = answered
+            .entry(s.item.task.clone())
+            .or_insert_with(|| AnsweredTask {
+                track: s.item.track.to_string(),
+                dimension: s.item.dimension.to_string(),
+                format: s.item.kind.to_string(),
+                items: 0,
+                instances: 0,
+                answered: 0,
+                errors: 0,
+            });
+        a.items += 1;
+        a.instances += s.instances as u64;
+        a.answered += (s.instances - s.failed) as u64;
+        a.errors += s.failed as u64;
+    }
     let counts = ItemCounts {
         total: scored.len() as u64,
         scored: scored.iter().filter(|s| s.row.outcome != "error").count() as u64,
@@ -274,11 +437,25 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
             .count() as u64,
         errors: scored.iter().filter(|s| s.row.outcome == "error").count() as u64,
         blind_skipped: 0,
+        blind_answered: blind.len() as u64,
     };
     let usage = Usage {
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         cost_usd: None,
+    };
+    let mut warnings = mixed_scorers(&scored_owned);
+    if !blind.is_empty() {
+        warnings.push(format!(
+            "{} blind item(s) (no reference answer) were answered but not scored; `medbench answers export {run_id}` writes their answers out",
+            blind.len()
+        ));
+    }
+    let zero = Stat {
+        score: 0.0,
+        ci_low: 0.0,
+        ci_high: 0.0,
+        n: 0,
     };
     Ok(Results {
         schema: medbench_report::SCHEMA.to_owned(),
@@ -290,27 +467,32 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
         },
         started_at: String::new(),
         finished_at: None,
-        overall: stat(&agg.overall),
+        overall: agg.as_ref().map_or(zero, |a| stat(&a.overall)),
         tracks,
         dimensions,
         tasks,
         specialties: agg
-            .specialties
-            .iter()
-            .map(|(k, n)| (k.clone(), stat(n)))
-            .collect(),
+            .as_ref()
+            .map(|a| {
+                a.specialties
+                    .iter()
+                    .map(|(k, n)| (k.clone(), stat(n)))
+                    .collect()
+            })
+            .unwrap_or_default(),
         heatmap,
         items: counts,
         usage,
         manifest: serde_json::Value::Null,
         judging: None,
-        warnings: mixed_scorers(scored),
+        warnings,
+        answered,
     })
 }
 
 /// One warning per task whose items were scored by more than one scorer (for example
 /// two versions of a judge): such a task's score is not one measurement.
-pub fn mixed_scorers(scored: &[Scored]) -> Vec<String> {
+pub fn mixed_scorers(scored: &[&Scored]) -> Vec<String> {
     scorers_by_task(scored)
         .into_iter()
         .filter(|(_, set)| set.len() > 1)
@@ -325,7 +507,9 @@ pub fn mixed_scorers(scored: &[Scored]) -> Vec<String> {
 
 /// The scorers that scored each task's items. A failed model call keeps the rule
 /// stage's scorer id although nothing was scored, so it does not count.
-fn scorers_by_task(scored: &[Scored]) -> BTreeMap<&str, std::collections::BTreeSet<&str>> {
+fn scorers_by_task<'a>(
+    scored: &[&'a Scored],
+) -> BTreeMap<&'a str, std::collections::BTreeSet<&'a str>> {
     let mut by_task: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
     for s in scored {
         if s.row.outcome != "error" || s.row.scorer.starts_with("judge:") {

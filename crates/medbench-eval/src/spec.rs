@@ -169,10 +169,45 @@ pub struct Selection {
     /// At most this many items per task (a seeded sample).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Whether blind items (no reference: official downloads hide their answers) are
+    /// asked. They are answered and stored, never scored.
+    #[serde(default, skip_serializing_if = "BlindItems::is_default")]
+    pub blind: BlindItems,
+}
+
+/// What a selection does with blind items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlindItems {
+    /// Ask them beside the scored ones (reported as answered, not scored).
+    #[default]
+    Include,
+    /// Leave them out.
+    Exclude,
+    /// Ask only them (to fill official answer files).
+    Only,
+}
+
+impl BlindItems {
+    fn is_default(&self) -> bool {
+        *self == BlindItems::Include
+    }
+}
+
+impl std::str::FromStr for BlindItems {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "include" => Ok(BlindItems::Include),
+            "exclude" => Ok(BlindItems::Exclude),
+            "only" => Ok(BlindItems::Only),
+            _ => Err(format!("`{s}`: expected include, exclude or only")),
+        }
+    }
 }
 
 impl Selection {
-    /// The bank filter: approved items with a reference, matching the fields.
+    /// The bank filter: approved items matching the fields.
     pub fn filter(&self) -> Result<ItemFilter> {
         Ok(ItemFilter {
             tracks: self
@@ -189,7 +224,16 @@ impl Selection {
                         .map_err(anyhow::Error::msg)
                 })
                 .collect::<Result<_>>()?,
-            tasks: self.tasks.clone(),
+            // Official file names and `other.source` values name tasks too (`CTR-QC`).
+            tasks: self
+                .tasks
+                .iter()
+                .map(|t| {
+                    medbench_core::Catalog::builtin()
+                        .lookup(t)
+                        .map_or_else(|| t.clone(), |i| i.name.clone())
+                })
+                .collect(),
             specialties: self.specialties.clone(),
             languages: self.languages.clone(),
             formats: self
@@ -198,7 +242,11 @@ impl Selection {
                 .map(|f| f.parse::<FormatKind>().map_err(anyhow::Error::msg))
                 .collect::<Result<_>>()?,
             review: vec![ReviewStatus::Approved],
-            blind: Some(false),
+            blind: match self.blind {
+                BlindItems::Include => None,
+                BlindItems::Exclude => Some(false),
+                BlindItems::Only => Some(true),
+            },
         })
     }
 }

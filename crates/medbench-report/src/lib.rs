@@ -160,6 +160,10 @@ pub struct ItemCounts {
     pub errors: u64,
     /// Items of a blind (offline) submission that were left unanswered.
     pub blind_skipped: u64,
+    /// Blind items (no reference) that were asked and answered: stored, not scored, and
+    /// not counted in `total`.
+    #[serde(default)]
+    pub blind_answered: u64,
 }
 
 /// Everything `results.json` holds for one evaluation run.
@@ -205,6 +209,29 @@ pub struct Results {
     /// versions). Empty when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Blind items (no reference answer, as in official downloads) by task: asked and
+    /// stored, never scored; not part of any score above. Empty when there were none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub answered: BTreeMap<String, AnsweredTask>,
+}
+
+/// The blind items of one task: answered, not scored.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AnsweredTask {
+    /// Track key.
+    pub track: String,
+    /// Dimension key.
+    pub dimension: String,
+    /// Answer format of the task.
+    pub format: String,
+    /// Blind items of this task in the run.
+    pub items: u64,
+    /// Instances asked (items × option orders).
+    pub instances: u64,
+    /// Instances with a stored answer.
+    pub answered: u64,
+    /// Instances whose model call failed for good.
+    pub errors: u64,
 }
 
 /// The LLM judges behind the open-ended scores, and whether their scores were calibrated.

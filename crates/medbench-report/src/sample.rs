@@ -344,6 +344,7 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
             unparsed: unparsed_all,
             errors: errors_all,
             blind_skipped: 4,
+            blind_answered: 0,
         },
         usage: Usage {
             prompt_tokens: 1_482_907,
@@ -362,5 +363,6 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
         }),
         judging: None,
         warnings: Vec::new(),
+        answered: BTreeMap::new(),
     }
 }

@@ -79,6 +79,7 @@ pub fn evaluate_round(
         no_cache: opts.no_cache,
         few_shot: 0,
         loader: Some(&loader),
+        answered: &answered,
     };
     ask(&ctx, &todo, progress).map_err(eval_err)?;
     let answers: HashMap<String, Answer> = bank

@@ -9,9 +9,10 @@ use crate::instance::instance_parts;
 use crate::validate::{Issue, UnpackLimits, read_submission};
 use crate::{Result, RoundError, find_round};
 use medbench_core::{FormatKind, Item, item::sha256_hex};
-use medbench_eval::scoring::{ItemMeta, Scored, results, scorer_id};
+use medbench_eval::scoring::{
+    InstanceScore, ItemMeta, Scored, combine, outcome_str, results, scorer_id,
+};
 use medbench_report::Results;
-use medbench_score::Outcome;
 use medbench_store::{Bank, InstanceRow, ResponseRow, RoundRow, ScoreRow, SqliteBank};
 use serde::Serialize;
 use serde_json::json;
@@ -49,15 +50,6 @@ pub struct Submitted {
     pub permutation: BTreeMap<String, PermutationScore>,
 }
 
-fn outcome_str(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Correct => "correct",
-        Outcome::Partial => "partial",
-        Outcome::Wrong => "wrong",
-        Outcome::Unparsed => "unparsed",
-    }
-}
-
 /// Load a round's instances and the items behind them.
 pub(crate) fn load_round(
     bank: &SqliteBank,
@@ -89,18 +81,28 @@ pub fn score_answers(
     answers: &HashMap<String, Answer>,
     seed: u64,
 ) -> Result<(Results, BTreeMap<String, PermutationScore>)> {
-    // item id → (values, outcomes)
-    let mut per_item: BTreeMap<&str, Vec<(f64, &'static str)>> = BTreeMap::new();
+    // item id → its instances' scores
+    let mut per_item: BTreeMap<&str, Vec<InstanceScore>> = BTreeMap::new();
     for inst in instances {
         let (format, reference) = instance_parts(inst)?;
         let got = match (answers.get(&inst.instance_id), reference) {
             (Some(Answer::Text(t)), Some(r)) => {
                 let s = medbench_score::score(&format, &r, t);
-                (s.value.clamp(0.0, 1.0), outcome_str(s.outcome))
+                InstanceScore {
+                    value: s.value.clamp(0.0, 1.0),
+                    outcome: outcome_str(s.outcome),
+                    parsed: None,
+                    detail: None,
+                }
             }
-            (Some(Answer::Failed(_)), _) => (0.0, "error"),
-            (None | Some(Answer::Missing), _) => (0.0, "wrong"),
-            (Some(Answer::Text(_)), None) => (0.0, "error"),
+            (Some(Answer::Failed(why)), _) => InstanceScore::error(why.clone()),
+            (None | Some(Answer::Missing), _) => InstanceScore {
+                value: 0.0,
+                outcome: "wrong",
+                parsed: None,
+                detail: Some("no answer in the submission".into()),
+            },
+            (Some(Answer::Text(_)), None) => InstanceScore::error("the instance has no reference"),
         };
         per_item.entry(inst.item_id.as_str()).or_default().push(got);
     }
@@ -109,21 +111,8 @@ pub fn score_answers(
     for (id, vals) in &per_item {
         let item = &items[*id];
         let kind = item.format_kind();
-        let strict = vals.iter().map(|v| v.0).fold(f64::INFINITY, f64::min);
-        let mean = vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64;
+        let (value, outcome, strict, mean) = combine(kind, vals);
         let choice = matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice);
-        let value = if choice { strict } else { mean };
-        let outcome = if vals.iter().all(|v| v.1 == "error") {
-            "error"
-        } else if vals.iter().all(|v| v.1 == "unparsed") {
-            "unparsed"
-        } else if value >= 1.0 {
-            "correct"
-        } else if value <= 0.0 {
-            "wrong"
-        } else {
-            "partial"
-        };
         let p = perm.entry(item.task.clone()).or_default();
         p.0 += strict;
         p.1 += mean;
@@ -148,6 +137,10 @@ pub fn score_answers(
                 scorer,
             },
             item: ItemMeta::from(item),
+            instances: vals.len(),
+            strict,
+            mean,
+            failed: vals.iter().filter(|v| v.outcome == "error").count(),
         });
     }
     let permutation: BTreeMap<String, PermutationScore> = perm

@@ -21,7 +21,9 @@ pub use judging::{CalibrationRow, JudgeCacheEntry, JudgementRow, RatingRow};
 pub use platform::{JobRow, RunIndexRow, TokenOwner, TokenRow, UserRow};
 pub use rounds::{Candidate, Exposure, InstanceRow, RoundRow};
 pub use row::{ItemRow, RowError};
-pub use runs::{CachedAnswer, ResponseRow, RunItemRow, RunRow, RunUsage, ScoreRow, StoredAnswer};
+pub use runs::{
+    CachedAnswer, ResponseRow, RunItemRow, RunRow, RunUsage, ScoreRow, StoredAnswer, instance_key,
+};
 pub use sqlite::SqliteBank;
 pub use stats::{BankStats, Count};
 

@@ -381,19 +381,38 @@ pub struct StoredAnswer {
     pub error: Option<String>,
 }
 
-/// One item of a run as stored: the item's body (JSON, not yet decoded) and its answer.
+/// One item of a run as stored: the item's body (JSON, not yet decoded) and the
+/// stored answers of its instances.
 #[derive(Debug, Clone)]
 pub struct RunItemRow {
     pub id: String,
     pub version: u32,
     pub body: String,
-    pub answer: Option<StoredAnswer>,
+    /// `(instance key, answer)` in key order: the item id itself for an item asked
+    /// once, `<item id>#<k>` for variant `k` of an item asked in several option orders.
+    /// Instances not answered yet are absent.
+    pub answers: Vec<(String, StoredAnswer)>,
 }
 
 impl RunItemRow {
     /// The item itself; a body that no longer decodes is reported as corrupt.
     pub fn decode(&self) -> Result<medbench_core::Item> {
         crate::sqlite::decode(&self.id, self.version, &self.body, "approved")
+    }
+
+    /// The stored answer of one instance.
+    pub fn answer(&self, key: &str) -> Option<&StoredAnswer> {
+        self.answers.iter().find(|(k, _)| k == key).map(|(_, a)| a)
+    }
+}
+
+/// The key a run stores the answer of variant `k` of an item under: the item id for
+/// an item asked once (`variants == 0`), `<item id>#<k>` otherwise.
+pub fn instance_key(item_id: &str, variants: usize, k: usize) -> String {
+    if variants == 0 {
+        item_id.to_owned()
+    } else {
+        format!("{item_id}#{k}")
     }
 }
 
@@ -408,8 +427,9 @@ pub struct RunUsage {
 }
 
 impl SqliteBank {
-    /// Visit every item of a run (at the version the run selected) with its stored
-    /// answer, one at a time, in item order: memory does not grow with the run.
+    /// Visit every item of a run (at the version the run selected) with the stored
+    /// answer of its first instance, one at a time, in item order: memory does not
+    /// grow with the run.
     pub fn for_each_run_item(
         &self,
         run_id: &str,
@@ -417,42 +437,64 @@ impl SqliteBank {
     ) -> Result<()> {
         self.for_each_run_row(run_id, &mut |row| {
             let item = row.decode()?;
-            f(item, row.answer)
+            let first = row.answers.into_iter().next().map(|(_, a)| a);
+            f(item, first)
         })
     }
 
-    /// [`Self::for_each_run_item`] with the item body still undecoded, so that a
-    /// caller can decode on another thread while this one reads on.
+    /// Every item of a run with the answers of all its instances, the item body still
+    /// undecoded, so that a caller can decode on another thread while this one reads on.
     pub fn for_each_run_row(
         &self,
         run_id: &str,
         f: &mut dyn FnMut(RunItemRow) -> Result<()>,
     ) -> Result<()> {
+        // Instance keys are the item id or `<item id>#<k>`: every key of an item lies in
+        // [id, id || '$') ('$' follows '#'), a range the responses key scans in order.
+        // Keys of other items that fall in the range (`id!x`) are dropped below.
         let mut st = self.conn.prepare(
             "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
              FROM run_items ri
              JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
-             LEFT JOIN responses r ON r.run_id = ri.run_id AND r.item_id = ri.item_id
-             WHERE ri.run_id = ?1 ORDER BY ri.item_id",
+             LEFT JOIN responses r ON r.run_id = ri.run_id
+                 AND r.item_id >= ri.item_id AND r.item_id < ri.item_id || '$'
+             WHERE ri.run_id = ?1 ORDER BY ri.item_id, r.item_id",
         )?;
         let mut rows = st.query([run_id])?;
+        let mut current: Option<RunItemRow> = None;
         while let Some(r) = rows.next()? {
-            let answered: Option<String> = r.get(3)?;
-            let answer = match answered {
-                None => None,
-                Some(_) => Some(StoredAnswer {
-                    text: r.get(4)?,
-                    tool_calls: r.get(5)?,
-                    error_kind: r.get(6)?,
-                    error: r.get(7)?,
-                }),
+            let id: String = r.get(0)?;
+            if current.as_ref().is_none_or(|c| c.id != id) {
+                if let Some(done) = current.take() {
+                    f(done)?;
+                }
+                current = Some(RunItemRow {
+                    version: r.get(1)?,
+                    body: r.get(2)?,
+                    answers: Vec::new(),
+                    id,
+                });
+            }
+            let Some(key) = r.get::<_, Option<String>>(3)? else {
+                continue;
             };
-            f(RunItemRow {
-                id: r.get(0)?,
-                version: r.get(1)?,
-                body: r.get(2)?,
-                answer,
-            })?;
+            let row = current.as_mut().expect("set above");
+            let ours = key.len() == row.id.len()
+                || (key.as_bytes().get(row.id.len()) == Some(&b'#') && key.starts_with(&row.id));
+            if ours {
+                row.answers.push((
+                    key,
+                    StoredAnswer {
+                        text: r.get(4)?,
+                        tool_calls: r.get(5)?,
+                        error_kind: r.get(6)?,
+                        error: r.get(7)?,
+                    },
+                ));
+            }
+        }
+        if let Some(done) = current {
+            f(done)?;
         }
         Ok(())
     }
