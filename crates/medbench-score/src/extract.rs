@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 
 /// Remove a reasoning preamble: everything up to the last `</think>` (or
 /// `</thinking>`, `</reasoning>`) and any complete `<think>…</think>` block,
-/// then trim. What remains is what the model meant as its answer.
+/// and chat-template special tokens that leaked into the text
+/// (`<|role_end|>`, `<|im_end|>`), then trim. What remains is what the model
+/// meant as its answer.
 pub fn clean_answer(answer: &str) -> String {
     static BLOCK: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?is)<(think|thinking|reasoning)>.*?</(think|thinking|reasoning)>").unwrap()
@@ -18,7 +20,10 @@ pub fn clean_answer(answer: &str) -> String {
     if let Some(m) = CLOSE.find_iter(answer).last() {
         s = &answer[m.end()..];
     }
-    BLOCK.replace_all(s, "").trim().to_owned()
+    static SPECIAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<\|[A-Za-z0-9_]{1,40}\|>").unwrap());
+    let s = BLOCK.replace_all(s, "");
+    SPECIAL.replace_all(&s, "").trim().to_owned()
 }
 
 /// The bodies of Markdown code fences, in order, with their info strings
@@ -200,6 +205,7 @@ mod tests {
         assert_eq!(clean_answer("<think>A or B?</think>\n<B>"), "<B>");
         assert_eq!(clean_answer("reasoning… </think> C"), "C");
         assert_eq!(clean_answer("  D  "), "D");
+        assert_eq!(clean_answer("D<|role_end|>"), "D");
     }
 
     #[test]

@@ -32,7 +32,7 @@ use serde_json::Value;
 /// Version of the scoring rules. Bump it whenever any scorer or extractor
 /// changes what it returns for some answer, so that scores from different
 /// rule sets are never silently compared (lm-evaluation-harness practice).
-pub const SCORER_VERSION: u32 = 1;
+pub const SCORER_VERSION: u32 = 2;
 
 /// How an answer fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,6 +215,21 @@ pub fn try_score(
         ) => score_open(open.answer.as_deref(), answer),
         _ => return Err(mismatch()),
     })
+}
+
+/// Can the rules of this crate not score this item, so that a judge must?
+/// True for the open-ended kinds (`open_ended`, `dialogue`,
+/// `agent_episode`) and for SQL whose reference has no fixture database
+/// (nothing to run the query on). For such items [`score`] still reads the
+/// answer and returns a stand-in (`Partial`; for SQL value 0 with the
+/// detail `needs judge: no fixture database`), which a judge's score
+/// should replace.
+pub fn needs_judge(format: &Format, reference: &Reference) -> bool {
+    match (format, reference) {
+        (Format::Sql { .. }, Reference::Sql { fixture, .. }) => fixture.trim().is_empty(),
+        (Format::OpenEnded {} | Format::Dialogue {} | Format::AgentEpisode { .. }, _) => true,
+        _ => false,
+    }
 }
 
 /// Open-ended stand-in: ROUGE-L F against the reference answer, marked Partial.

@@ -237,3 +237,101 @@ fn multiple_choice_scoring_is_exact_or_set_f1() {
     assert_eq!(score(&f, &r, "B").outcome, Outcome::Wrong);
     assert_eq!(score(&f, &r, "不知道").outcome, Outcome::Unparsed);
 }
+
+/// A long deliberation: `n` sentences that weigh options without deciding.
+fn deliberation(n: usize) -> String {
+    "考虑到患者的症状与检查结果，需要综合判断各选项的可能性。".repeat(n)
+}
+
+#[test]
+fn the_last_decisive_statement_wins() {
+    let cases: &[(&str, Option<&str>)] = &[
+        // Quoted examples and restated instructions are not decisions.
+        ("示例里“答：<E>”。对于这个题，选D。", Some("D")),
+        ("题目要求“填写到<>中”，所以输出<C>", Some("C")),
+        ("按照要求，例如<A>这样的格式。本题答案：B", Some("B")),
+        ("在示例中，示例的答案是<E>，所以这里也选D", Some("D")),
+        ("「答：<E>」是示例。\n\n<D>", Some("D")),
+        // Bare 选 / 输出 are decisions, and a later one beats an earlier one.
+        ("答案是C。所以最终选D。", Some("D")),
+        ("所以输出D", Some("D")),
+        ("最终选择D", Some("D")),
+        ("答案为D", Some("D")),
+        ("故选D", Some("D")),
+        ("The answer is D", Some("D")),
+        ("可能是<A>……不对，应该是<C>", Some("C")),
+        ("<C>\n\n再看题干，排除C，故选D。", Some("D")),
+        ("分析完毕。\n\n**D**", Some("D")),
+        ("\\boxed{B}", Some("B")),
+        // Negated, conditional or asked statements are not decisions.
+        ("不选A，答案是<C>", Some("C")),
+        ("答案是C，不是<A>", Some("C")),
+        ("如果选A，就会延误治疗。故选E", Some("E")),
+        ("选A还是E？最终答案：E", Some("E")),
+        // An explanation that judges statements does not override the answer.
+        (
+            "答案：D\n\n解析：A项正确，B项正确，C项正确，D项错误。",
+            Some("D"),
+        ),
+        // Angle brackets after a restated example still win.
+        (
+            "根据题目要求，正确答案的序号是B，需填入<>中。\n\n<B>",
+            Some("B"),
+        ),
+        ("D<|role_end|>", Some("D")),
+    ];
+    check(&exam(), false, cases);
+}
+
+#[test]
+fn undecided_or_cut_off_answers_are_not_read() {
+    let review = "A. 争取保守治疗\nB. 病情无明显加重，可继续观察\nC. 病情稳定，择期手术\nD. 术前准备后紧急经胸手术\nE. 术前准备后紧急经腹手术\n还需要再想想";
+    let reopened = "答案是C。\n\n不过还需要再想想，D也有可能。";
+    let trace_cut = format!(
+        "首先分析各选项。{}所以我选A。\n\n但还有D需要考虑，{}患者的胸腔",
+        deliberation(20),
+        deliberation(20)
+    );
+    let trace_mid = format!("A项可能，{}而D项", deliberation(40));
+    let answer_first_cut = format!("答案：D\n\n解析：{}胸腔闭式引流", deliberation(40));
+    let trace_decided = format!("{}综上，最终选D。", deliberation(40));
+    let discussed = format!(
+        "{}其中C项提到的择期手术并不合适，需要结合病情。",
+        deliberation(3)
+    );
+    let cases: Vec<(&str, Option<&str>)> = vec![
+        (review, None),
+        (reopened, None),
+        (&trace_cut, None),
+        (&trace_mid, None),
+        (&discussed, None),
+        // Cut off after an opening decision it never changed: read.
+        (&answer_first_cut, Some("D")),
+        // A long trace that ends by deciding: read.
+        (&trace_decided, Some("D")),
+    ];
+    check(&exam(), false, &cases);
+    // The same review for a multiple-choice question is not "all of them".
+    let review =
+        "A. 宜进行治疗药物监测\nB. 半衰期短\nC. 主要经肝脏代谢\nD. 蛋白结合率高\n还需要再想想";
+    check(&tacrolimus(), true, &[(review, None)]);
+    let all = "A. 宜进行治疗药物监测\nB. 半衰期短\nC. 主要经肝脏代谢\nD. 蛋白结合率高";
+    check(&tacrolimus(), true, &[(all, None)]);
+}
+
+#[test]
+fn several_brackets_on_one_answer_line_are_one_multi_select() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("<A><C>", Some("AC")),
+        ("<A>、<C>、<D>", Some("ACD")),
+        ("答：<A>, <D>", Some("AD")),
+        ("<A>\n<C>", Some("AC")),
+        ("<A,B,C>", Some("ABC")),
+        ("<ABC>", Some("ABC")),
+        // On different lines with prose between: the last decision wins.
+        ("初步考虑<A>。\n\n复核后，答案：<C><D>", Some("CD")),
+        ("先选<A>，但A不对，应为<D>", Some("D")),
+        ("**A**、**C**", Some("AC")),
+    ];
+    check(&tacrolimus(), true, cases);
+}
