@@ -86,13 +86,54 @@ fn balanced_end(text: &str, start: usize) -> Option<usize> {
     None
 }
 
-/// Parse JSON, retrying once with trailing commas (`,}` / `,]`) removed.
+/// Parse JSON, retrying with trailing commas (`,}` / `,]`) removed, and then
+/// as the JavaScript-like object models write in prose: `//` comments
+/// dropped and bare keys quoted (`{ PatientID: "P1", // id` →
+/// `{"PatientID": "P1"`).
 pub fn parse_lenient(text: &str) -> Option<Value> {
     static TRAILING_COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r",\s*([}\]])").unwrap());
+    static BARE_KEY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:"#).unwrap());
     if let Ok(v) = serde_json::from_str(text) {
         return Some(v);
     }
-    serde_json::from_str(&TRAILING_COMMA.replace_all(text, "$1")).ok()
+    let no_trailing = TRAILING_COMMA.replace_all(text, "$1");
+    if let Ok(v) = serde_json::from_str(&no_trailing) {
+        return Some(v);
+    }
+    let uncommented = strip_line_comments(text);
+    let relaxed = BARE_KEY.replace_all(&uncommented, "$1\"$2\":");
+    serde_json::from_str(&TRAILING_COMMA.replace_all(&relaxed, "$1")).ok()
+}
+
+/// Remove `// …` comments that are outside JSON strings.
+fn strip_line_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            while chars.peek().is_some_and(|n| *n != '\n') {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Which JSON values [`find_json`] looks for.
@@ -113,9 +154,10 @@ impl JsonKind {
     }
 }
 
-/// Every JSON value of `kind` in `text`, left to right and not nested in one
-/// another: a balanced `{…}`/`[…]` span that parses (trailing commas tolerated).
-fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
+/// Every JSON value of `kind` in `text` with its byte span, left to right
+/// and not nested in one another: a balanced `{…}`/`[…]` span that parses
+/// ([`parse_lenient`]).
+pub fn json_spans(text: &str, kind: JsonKind) -> Vec<(usize, usize, Value)> {
     let mut out = Vec::new();
     let mut pos = 0;
     // Bound the work on pathological text full of unbalanced brackets.
@@ -130,13 +172,20 @@ fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
             .and_then(|end| parse_lenient(&text[start..end]).map(|v| (v, end)));
         match parsed {
             Some((v, end)) => {
-                out.push(v);
+                out.push((start, end, v));
                 pos = end;
             }
             None => pos = start + 1,
         }
     }
     out
+}
+
+fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
+    json_spans(text, kind)
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect()
 }
 
 /// All JSON values in an answer: those inside code fences first (all fences,
@@ -221,6 +270,16 @@ mod tests {
         assert_eq!(
             find_json(t, JsonKind::Object),
             Some(json!({"a": "}", "b": [1, 2]}))
+        );
+        let js = "输入参数：{\n  PatientID: \"P1\", // 患者\n  ICD: \"P24.0\",\n}";
+        assert_eq!(
+            find_json(js, JsonKind::Object),
+            Some(json!({"PatientID": "P1", "ICD": "P24.0"}))
+        );
+        let url = r#"{"u": "http://x//y", "k": 1}"#;
+        assert_eq!(
+            find_json(url, JsonKind::Object),
+            Some(json!({"u": "http://x//y", "k": 1}))
         );
         let t = "```json\n[1, 2]\n```";
         assert_eq!(find_json(t, JsonKind::Any), Some(json!([1, 2])));

@@ -16,6 +16,7 @@
 pub mod choice;
 pub mod detection;
 pub mod extract;
+pub mod fields;
 pub mod labels;
 pub mod sql;
 pub mod structured;
@@ -206,8 +207,8 @@ pub fn try_score(
         (Format::Sql { .. }, Reference::Sql { query, fixture }) => {
             sql::score_sql(query, fixture, answer, sql::DEFAULT_TIME_LIMIT)?
         }
-        (Format::ToolCalls { .. }, Reference::ToolCalls { calls, ordered }) => {
-            tools::score_tool_calls(calls, *ordered, answer)
+        (Format::ToolCalls { tools }, Reference::ToolCalls { calls, ordered }) => {
+            tools::score_tool_calls_in(tools, calls, *ordered, answer)
         }
         (
             Format::OpenEnded {} | Format::Dialogue {} | Format::AgentEpisode { .. },
