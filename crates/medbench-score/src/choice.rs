@@ -27,8 +27,9 @@
 //! 2. **Undecided or cut off.** With a decision, the answer is still unread
 //!    when the text after it takes it back (`还需要再想想`, `但让我再看看`,
 //!    `let me reconsider`). A long trace (≥ 1000 characters) that stops
-//!    mid-sentence was cut off: it is read only if it opened with its
-//!    decision (within the first 300 characters) and never changed it.
+//!    mid-sentence was cut off: it is read only if its last decision ends
+//!    it (nothing but option text after it on the last line), or it opened with its decision (within the first 300
+//!    characters) and never changed it.
 //! 3. **No decision at all**, in order:
 //!    1. the whole answer is a label group: `E`, `E.`, `(E)`, `ABC`, `A,C`,
 //!       `A、C`, `A C`, `a`, `acd`, `A or B`;
@@ -89,7 +90,12 @@ fn from_decisions(t: &str, lab: &Labels) -> Option<Option<Vec<String>>> {
     if decide::reopened(&t[pool[last].end..]) {
         return None;
     }
-    if decide::cut_off(t, lab) {
+    // A decision on the last line closes the answer even when that line
+    // ends in option text (`最终答案：D 术前准备后紧急经胸手术`).
+    // Not when that line runs on into another clause (`…是A，因为它根本`).
+    let tail = t[pool[last].end..].trim();
+    let on_last_line = !tail.contains(['\n', '，', ',', '。', '；', ';', ':']);
+    if decide::cut_off(t, lab) && !on_last_line {
         let first = &pool[0];
         let opened = t[..first.start].chars().count() <= OPENING;
         let steady = pool.iter().all(|d| d.labels == first.labels);

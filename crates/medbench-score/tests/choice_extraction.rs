@@ -335,3 +335,27 @@ fn several_brackets_on_one_answer_line_are_one_multi_select() {
     ];
     check(&tacrolimus(), true, cases);
 }
+
+#[test]
+fn explanations_after_a_decision_do_not_take_it_back() {
+    let long_then_answer = format!(
+        "{}\n最终答案：D 术前准备后紧急经胸手术",
+        deliberation(40)
+    );
+    let cases: Vec<(&str, Option<&str>)> = vec![
+        ("The answer is D. Patients should wait 2 weeks before surgery.", Some("D")),
+        ("答案：C\n\n注：如需进一步确认，请结合临床。", Some("C")),
+        ("正确答案是 D。\n\n**解析**：\n- A 错误\n- B 错误\n- C 错误\n- D 正确", Some("D")),
+        ("答案：B\n\n选项分析：\n选项A：不妥。\n选项C：不妥。", Some("B")),
+        ("答案不是A，而是C", Some("C")),
+        ("The answer is C. Wait, option E fits better.", None),
+        (&long_then_answer, Some("D")),
+    ];
+    check(&exam(), false, &cases);
+}
+
+#[test]
+fn a_decision_on_a_cut_off_last_line_is_not_final() {
+    let cut = format!("{}所以，我认为正确选项是A，因为其他选项都是可能的，而A不是，因为它根本", deliberation(40));
+    check(&exam(), false, &[(&cut, None)]);
+}

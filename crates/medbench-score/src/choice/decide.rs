@@ -284,7 +284,7 @@ pub(super) fn last_group(t: &str, ds: &[Decision], idx: usize) -> Vec<String> {
 /// Words after a decision that take it back: the model goes on deliberating.
 pub(super) fn reopened(after: &str) -> bool {
     static HEDGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)再想想|再考虑一下|再斟酌|再确认一下|再检查一下|重新考虑|还需要(?:再)?(?:想|考虑|斟酌|确认|核实)|但让我们?再?(?:看|想|确认|检查)|不太确定|让我们?再|\blet me (?:re-?)?(?:think|check|consider|reconsider|double-check)|\bwait\b|\bhmm\b|not sure")
+        Regex::new(r"(?i)再想想|再考虑一下|再斟酌|再确认一下|再检查一下|重新考虑|还需要(?:再)?(?:想|考虑|斟酌|确认|核实)|但让我们?再?(?:看|想|确认|检查)|不太确定|让我们?再|\blet me (?:re-?)?(?:think|check|consider|reconsider|double-check)|(?:^|[.!?。！？\n]\s*)(?:wait|hmm)\b|\bi'?m not sure|\bi am not sure")
             .unwrap()
     });
     HEDGE.is_match(after)
