@@ -9,6 +9,10 @@
 //! answer that cannot be read is [`Outcome::Unparsed`], never
 //! [`Outcome::Wrong`], so reports can count the two apart.
 //!
+//! Where the rules cannot score an item (open-ended kinds, SQL without a
+//! fixture database), [`needs_judge`] says so and [`score`] returns only a
+//! stand-in for the judge to replace.
+//!
 //! Nothing here touches files or the network; the SQL scorer builds a
 //! throw-away in-memory SQLite database per call. The rules are described
 //! in `docs/scoring.md`; any change to them bumps [`SCORER_VERSION`].
