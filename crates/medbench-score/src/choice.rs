@@ -21,7 +21,8 @@
 //!    labels next to each other on the last decision's line are one group
 //!    (`<A><C>`, `<A>、<C>`, `**A**、**C**`): that is how a multi-select is
 //!    written; an answer made of nothing but brackets (`<A>\n<C>`) is one
-//!    group too. `C is correct` / `C选项正确` count only when there is no
+//!    group too, and so, for multiple choice, are brackets that each open a
+//!    line (`<A> 理由…\n<C> 理由…`). `C is correct` / `C选项正确` count only when there is no
 //!    other decision (in an explanation they judge statements, not the
 //!    question).
 //! 2. **Undecided or cut off.** With a decision, the answer is still unread
@@ -65,7 +66,7 @@ const OPENING: usize = 300;
 /// The labels the decisions give, or `None` when they are withdrawn, cut
 /// off, or absent. `Some(None)` means "no decision at all" (try the
 /// fallbacks); `None` means "decided not to read".
-fn from_decisions(t: &str, lab: &Labels) -> Option<Option<Vec<String>>> {
+fn from_decisions(t: &str, lab: &Labels, multiple: bool) -> Option<Option<Vec<String>>> {
     let ds = decide::decisions(t, lab);
     let strong: Vec<Decision> = ds.iter().filter(|d| d.strong).cloned().collect();
     let pool = if strong.is_empty() { ds } else { strong };
@@ -85,6 +86,24 @@ fn from_decisions(t: &str, lab: &Labels) -> Option<Option<Vec<String>>> {
             .all(|c| c.is_whitespace() || ",、;/&+和与及".contains(c))
         {
             labels = union(angles.iter().map(|d| d.labels.clone()).collect());
+        }
+    }
+    // Multiple choice: brackets that each open a line (`<A> 理由…\n<C> 理由…`)
+    // list the chosen options one per line.
+    let opens_line = |d: &Decision| {
+        let line_start = t[..d.start].rfind('\n').map_or(0, |i| i + 1);
+        t[line_start..d.start]
+            .chars()
+            .all(|c| c.is_whitespace() || "-*•".contains(c))
+    };
+    if multiple && pool[last].kind == Kind::Angle && opens_line(&pool[last]) {
+        let listed: Vec<Vec<String>> = pool
+            .iter()
+            .filter(|d| d.kind == Kind::Angle && opens_line(d))
+            .map(|d| d.labels.clone())
+            .collect();
+        if listed.len() > 1 {
+            labels = union(listed.into_iter().chain([labels]).collect());
         }
     }
     if decide::reopened(&t[pool[last].end..]) {
@@ -125,7 +144,7 @@ pub fn extract_choices(answer: &str, options: &[Choice], multiple: bool) -> Opti
         return None;
     }
     let masked = decide::mask(t, &lab);
-    if let Some(found) = from_decisions(&masked, &lab)? {
+    if let Some(found) = from_decisions(&masked, &lab, multiple)? {
         return Some(found);
     }
     if decide::cut_off(t, &lab) || decide::reopened(&masked) {

@@ -338,15 +338,21 @@ fn several_brackets_on_one_answer_line_are_one_multi_select() {
 
 #[test]
 fn explanations_after_a_decision_do_not_take_it_back() {
-    let long_then_answer = format!(
-        "{}\n最终答案：D 术前准备后紧急经胸手术",
-        deliberation(40)
-    );
+    let long_then_answer = format!("{}\n最终答案：D 术前准备后紧急经胸手术", deliberation(40));
     let cases: Vec<(&str, Option<&str>)> = vec![
-        ("The answer is D. Patients should wait 2 weeks before surgery.", Some("D")),
+        (
+            "The answer is D. Patients should wait 2 weeks before surgery.",
+            Some("D"),
+        ),
         ("答案：C\n\n注：如需进一步确认，请结合临床。", Some("C")),
-        ("正确答案是 D。\n\n**解析**：\n- A 错误\n- B 错误\n- C 错误\n- D 正确", Some("D")),
-        ("答案：B\n\n选项分析：\n选项A：不妥。\n选项C：不妥。", Some("B")),
+        (
+            "正确答案是 D。\n\n**解析**：\n- A 错误\n- B 错误\n- C 错误\n- D 正确",
+            Some("D"),
+        ),
+        (
+            "答案：B\n\n选项分析：\n选项A：不妥。\n选项C：不妥。",
+            Some("B"),
+        ),
         ("答案不是A，而是C", Some("C")),
         ("The answer is C. Wait, option E fits better.", None),
         (&long_then_answer, Some("D")),
@@ -356,6 +362,46 @@ fn explanations_after_a_decision_do_not_take_it_back() {
 
 #[test]
 fn a_decision_on_a_cut_off_last_line_is_not_final() {
-    let cut = format!("{}所以，我认为正确选项是A，因为其他选项都是可能的，而A不是，因为它根本", deliberation(40));
+    let cut = format!(
+        "{}所以，我认为正确选项是A，因为其他选项都是可能的，而A不是，因为它根本",
+        deliberation(40)
+    );
     check(&exam(), false, &[(&cut, None)]);
+}
+
+#[test]
+fn more_ways_of_concluding() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("**Answer: C**", Some("C")),
+        ("Final answer: **C**", Some("C")),
+        ("**Answer:** B", Some("B")),
+        ("答案：**C**", Some("C")),
+        ("故本题选 C 项。", Some("C")),
+        ("应选择C选项。", Some("C")),
+        ("综上所述，本题答案为 **B**。", Some("B")),
+        ("Answer: B) 病情无明显加重", Some("B")),
+        ("Option B.", Some("B")),
+        ("B is the correct answer.", Some("B")),
+        ("选项B", Some("B")),
+        ("我的答案是：C（病情稳定，择期手术）", Some("C")),
+        ("最终答案：<C>", Some("C")),
+        // Discussing letters without deciding.
+        (
+            "A项过于保守，B项观察不妥，C项也不合适，需要进一步分析。",
+            None,
+        ),
+    ];
+    check(&exam(), false, cases);
+}
+
+#[test]
+fn multi_select_written_one_bracket_per_line() {
+    let listed = "<A> 治疗窗窄，宜监测血药浓度\n<C> 经CYP3A4代谢\n<D> 蛋白结合率高";
+    check(&tacrolimus(), true, &[(listed, Some("ACD"))]);
+    // For single choice, brackets on several lines are a change of mind.
+    check(
+        &exam(),
+        false,
+        &[("<A> 保守？\n<D> 不，应紧急经胸手术", Some("D"))],
+    );
 }
