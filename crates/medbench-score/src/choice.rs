@@ -17,7 +17,9 @@
 //!      `**E. 术前准备…**` as the last line.
 //!
 //!    A statement that is negated (`不选A`, `不是<A>`), conditional
-//!    (`如果选A`) or asked (`选A还是B？`) is not a decision. Brackets or bold
+//!    (`如果选A`), asked (`选A还是B？`) or tentative (`所以可能选A`, `或许选A`,
+//!    `perhaps … 选A`; a hedge word in the same sentence, not turned by
+//!    `但`/`不对`/`but`) is not a decision. Brackets or bold
 //!    labels next to each other on the last decision's line are one group
 //!    (`<A><C>`, `<A>、<C>`, `**A**、**C**`): that is how a multi-select is
 //!    written; an answer made of nothing but brackets (`<A>\n<C>`) is one
@@ -27,7 +29,8 @@
 //!    question).
 //! 2. **Undecided or cut off.** With a decision, the answer is still unread
 //!    when the text after it takes it back (`还需要再想想`, `但让我再看看`,
-//!    `let me reconsider`). A long trace (≥ 1000 characters) that stops
+//!    `let me reconsider`) or ends on a tentative or asked statement
+//!    (`所以可能选E`, `perhaps 也选E`, `选A还是E？`). A long trace (≥ 1000 characters) that stops
 //!    mid-sentence was cut off: it is read only if its last decision ends
 //!    it (nothing but option text after it on the last line), or it opened with its decision (within the first 300
 //!    characters) and never changed it.
@@ -63,16 +66,25 @@ use std::collections::BTreeSet;
 /// How far into a cut-off trace its decision must come to be trusted.
 const OPENING: usize = 300;
 
-/// The labels the decisions give, or `None` when they are withdrawn, cut
-/// off, or absent. `Some(None)` means "no decision at all" (try the
-/// fallbacks); `None` means "decided not to read".
+/// The labels the decisions give. `Some(None)` means "no decision at all"
+/// (try the fallbacks); `None` means "do not read": the decision was taken
+/// back or cut off, or the only statements were negated, conditional, asked
+/// or tentative.
 fn from_decisions(t: &str, lab: &Labels, multiple: bool) -> Option<Option<Vec<String>>> {
-    let ds = decide::decisions(t, lab);
+    let reading = decide::decisions(t, lab);
+    let ds = reading.decisions;
     let strong: Vec<Decision> = ds.iter().filter(|d| d.strong).cloned().collect();
     let pool = if strong.is_empty() { ds } else { strong };
     let Some(last) = pool.len().checked_sub(1) else {
-        return Some(None);
+        // Only negated, conditional, asked or tentative statements: the
+        // letters were discussed, not chosen.
+        return if reading.set_aside { None } else { Some(None) };
     };
+    // The answer ends on a tentative statement (`…so perhaps 也选E.`) after
+    // its last decision: still open.
+    if reading.last_tentative.is_some_and(|e| e > pool[last].end) {
+        return None;
+    }
     let mut labels = decide::last_group(t, &pool, last);
     // Nothing but brackets (on several lines): one multi-select.
     let angles: Vec<&Decision> = pool.iter().filter(|d| d.kind == Kind::Angle).collect();

@@ -361,12 +361,40 @@ fn explanations_after_a_decision_do_not_take_it_back() {
 }
 
 #[test]
-fn a_decision_on_a_cut_off_last_line_is_not_final() {
-    let cut = format!(
+fn a_trace_that_decides_and_goes_on_is_not_read_when_cut() {
+    // Cut a few words after deciding: where the cut fell the trace had not
+    // given its answer (a person may still guess A; the rule does not).
+    let justifying = format!(
         "{}所以，我认为正确选项是A，因为其他选项都是可能的，而A不是，因为它根本",
         deliberation(40)
     );
-    check(&exam(), false, &[(&cut, None)]);
+    // Cut while writing a new conclusion: undecided.
+    let concluding = format!(
+        "{}对于这个，我选D，因为病情危重。\n\n最终，我找到一个在",
+        deliberation(40)
+    );
+    // Cut long after a decision, deep in new deliberation: undecided.
+    let wandered = format!(
+        "{}为了决定，我选E。{}在另一个题里",
+        deliberation(40),
+        deliberation(20)
+    );
+    // A tentative choice is no decision.
+    let tentative = format!("{}所以可能选A，因为肝硬化常见。\n\n在", deliberation(40));
+    let cases: Vec<(&str, Option<&str>)> = vec![
+        (&justifying, None),
+        (&concluding, None),
+        (&wandered, None),
+        (&tentative, None),
+        ("在示例中选了E，so perhaps for this, 也选E.", None),
+        // Decided, then ends on a tentative statement: still open.
+        ("我决定：输出E。\n\n或许对于这个题，可能选D。", None),
+        ("答案：C。\n\n选C还是D？", None),
+        // A hedge word qualifying something else is no hedge.
+        ("肝脾破裂可能，应紧急手术，选E", Some("E")),
+        ("可能是<A>……不对，应该是<C>", Some("C")),
+    ];
+    check(&exam(), false, &cases);
 }
 
 #[test]

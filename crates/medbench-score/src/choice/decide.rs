@@ -92,7 +92,7 @@ pub(super) fn mask(t: &str, lab: &Labels) -> String {
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(最终答案|正确答案|参考答案|标准答案|答案|正确选项|正确的选项|最佳选项|最终选择|故选|应选|选择|而是|输出|答|选|\\boxed\{|final answer|answers?\b|correct option|best option|correct choice|best choice|\bchoose\b|\bchose\b|\bselect\b|\bpick\b|go with)",
+        r"(?i)(最终答案|正确答案|参考答案|标准答案|答案|正确选项|正确的选项|最佳选项|最终选择|优先选项|推荐选项|首选选项|最合适的选项|最适合的选项|最终选项|故选|应选|选择|而是|输出|答|选|\\boxed\{|final answer|answers?\b|correct option|best option|correct choice|best choice|\bchoose\b|\bchose\b|\bselect\b|\bpick\b|go with)",
     )
     .unwrap()
 });
@@ -106,9 +106,9 @@ static IS_CORRECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Is the decision at `start..end` a real one? Not when negated (`不选A`,
-/// `不是<A>`, `不应选A`), conditional (`如果选A`), or asked (`选A还是B？`,
-/// `答案是A吗`).
-fn committed(t: &str, start: usize, end: usize) -> bool {
+/// `不是<A>`, `不应选A`), conditional (`如果选A`), asked (`选A还是B？`,
+/// `答案是A吗`) or tentative (`所以可能选A`, `perhaps … 也选E`).
+fn committed(t: &str, start: usize, end: usize) -> Verdict {
     static NEGATED: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
             r"(?:不|没|非|别|勿|未|排除|否)(?:是|应该?|能|会|可)?\s*$|(?i:\bnot\s*$|n't\s*$)",
@@ -126,15 +126,84 @@ fn committed(t: &str, start: usize, end: usize) -> bool {
         let chars: Vec<char> = before.chars().collect();
         chars[chars.len().saturating_sub(4)..].iter().collect()
     };
+    // A tentative statement (`所以可能选A`, `so perhaps for this, 也选E`) is
+    // not a decision: a hedge word earlier in the same sentence, with no
+    // `但` / `不对` / `but` turning away from it in between. A hedge word that ends its
+    // clause qualifies something else (`肝脾破裂可能，…选E`).
+    static HEDGE_WORD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)可能|或许|也许|大概|\bperhaps\b|\bmaybe\b|\bprobably\b|\bmight\b").unwrap()
+    });
+    let sentence_start = t[..start]
+        .rfind(['。', '！', '？', '!', '?', '\n'])
+        .map_or(0, |i| i + t[i..].chars().next().map_or(1, char::len_utf8));
+    let sentence = &t[sentence_start..start];
+    let hedged = HEDGE_WORD.find_iter(sentence).any(|m| {
+        let rest = &sentence[m.end()..];
+        let qualifies_before = rest.starts_with(['，', ',', '、', '；', ';', '。']);
+        let lower = rest.to_lowercase();
+        let turned = [
+            "但",
+            "不对",
+            "不过",
+            "然而",
+            "其实",
+            "实际上",
+            "but",
+            "however",
+            "actually",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        !qualifies_before && !turned
+    });
     let b = t[end..].find(seps).map_or(t.len(), |i| end + i);
     let after = &t[end..b];
     let asked = t[b..].starts_with(['？', '?']) || after.contains('吗') || after.contains("还是");
-    !NEGATED.is_match(&near) && !CONDITIONAL.is_match(before) && !asked
+    if asked || hedged {
+        Verdict::Tentative
+    } else if NEGATED.is_match(&near) || CONDITIONAL.is_match(before) {
+        Verdict::SetAside
+    } else {
+        Verdict::Committed
+    }
 }
 
-/// Every decision in the masked text, in order of position.
-pub(super) fn decisions(t: &str, lab: &Labels) -> Vec<Decision> {
+/// What a statement that names labels does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Commits to the labels.
+    Committed,
+    /// Negated or conditional: says nothing about the answer.
+    SetAside,
+    /// Asked or hedged: the answer is still open at this point.
+    Tentative,
+}
+
+/// The decisions of an answer and what was said around them.
+pub(super) struct Reading {
+    pub decisions: Vec<Decision>,
+    /// Some statement naming labels was negated, conditional, asked or
+    /// tentative: letters were discussed.
+    pub set_aside: bool,
+    /// Where the last asked or tentative statement ends.
+    pub last_tentative: Option<usize>,
+}
+
+/// Every decision in the masked text, in order of position, whether some
+/// statement was set aside (then the letters were discussed, and no fallback
+/// may guess from them), and where the last tentative one ends.
+pub(super) fn decisions(t: &str, lab: &Labels) -> Reading {
     let mut out = Vec::new();
+    let mut set_aside = false;
+    let mut last_tentative: Option<usize> = None;
+    let mut committed = |t: &str, start: usize, end: usize| {
+        let v = committed(t, start, end);
+        set_aside |= v != Verdict::Committed;
+        if v == Verdict::Tentative {
+            last_tentative = Some(last_tentative.map_or(end, |e| e.max(end)));
+        }
+        v == Verdict::Committed
+    };
     // Angle brackets, the format MedBench asks for.
     static ANGLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<([^<>\n]{1,24})>").unwrap());
     let html = t.contains("</");
@@ -196,7 +265,11 @@ pub(super) fn decisions(t: &str, lab: &Labels) -> Vec<Decision> {
         }
     }
     out.sort_by_key(|d| (d.end, d.start));
-    out
+    Reading {
+        decisions: out,
+        set_aside,
+        last_tentative,
+    }
 }
 
 /// Bold conclusions: `**E**` standing alone on its line (only punctuation

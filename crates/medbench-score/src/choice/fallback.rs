@@ -78,8 +78,9 @@ pub(super) fn by_leading_lines(
 
 /// Tier 6: the option's text instead of its label: the answer (or, for
 /// multiple choice, each of its pieces) equals an option text; or, for single
-/// choice, a short one-line answer (at most 120 characters) contains exactly
-/// one option text.
+/// choice, a short one-line answer (at most 120 characters, and at most 30
+/// more than the longest option text) contains exactly one option text and
+/// ends with it.
 pub(super) fn by_option_text(t: &str, options: &[Choice], multiple: bool) -> Option<Vec<String>> {
     let texts: Vec<(String, String)> = options
         .iter()
@@ -104,17 +105,33 @@ pub(super) fn by_option_text(t: &str, options: &[Choice], multiple: bool) -> Opt
     if t.contains('\n') || t.chars().count() > 120 {
         return None;
     }
+    // Not much more than the option text: an explanation that mentions an
+    // option is not an answer naming it.
+    let longest = options
+        .iter()
+        .map(|o| o.text.chars().count())
+        .max()
+        .unwrap_or(0);
+    if t.chars().count() > longest + 30 {
+        return None;
+    }
     let whole = compact(t);
     let hits: Vec<&(String, String)> = texts
         .iter()
         .filter(|(_, c)| c.chars().count() >= 2 && whole.contains(c.as_str()))
         .collect();
-    let maximal: BTreeSet<&String> = hits
+    let maximal: Vec<&(String, String)> = hits
         .iter()
         .filter(|(_, c)| !hits.iter().any(|(_, o)| o != c && o.contains(c.as_str())))
-        .map(|(l, _)| l)
+        .copied()
         .collect();
-    (maximal.len() == 1).then(|| maximal.into_iter().cloned().collect())
+    let labels: BTreeSet<&String> = maximal.iter().map(|(l, _)| l).collect();
+    // The option text closes the answer (`应选择术前准备后紧急经腹手术。`);
+    // a cut explanation that mentions it on the way is not an answer.
+    match maximal.as_slice() {
+        [(l, c)] if labels.len() == 1 && whole.ends_with(c.as_str()) => Some(vec![l.clone()]),
+        _ => None,
+    }
 }
 
 /// Tier 7: a lone upper-case label token (`根据题意，D`), when there is
