@@ -88,8 +88,9 @@ fn balanced_end(text: &str, start: usize) -> Option<usize> {
 
 /// Parse JSON, retrying with trailing commas (`,}` / `,]`) removed, and then
 /// as the JavaScript-like object models write in prose: `//` comments
-/// dropped and bare keys quoted (`{ PatientID: "P1", // id` →
-/// `{"PatientID": "P1"`).
+/// dropped, bare keys quoted (`{ PatientID: "P1", // id` →
+/// `{"PatientID": "P1"`), full-width commas between members read as commas,
+/// and a bare expression as a value (`200 + 960`) kept as text.
 pub fn parse_lenient(text: &str) -> Option<Value> {
     static TRAILING_COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r",\s*([}\]])").unwrap());
     static BARE_KEY: LazyLock<Regex> =
@@ -101,9 +102,29 @@ pub fn parse_lenient(text: &str) -> Option<Value> {
     if let Ok(v) = serde_json::from_str(&no_trailing) {
         return Some(v);
     }
+    // Full-width commas between members (`"a": "x"，"b": …`).
+    static WIDE_COMMA: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"("|\d|true|false|null|[}\]])\s*，\s*(")"#).unwrap());
     let uncommented = strip_line_comments(text);
     let relaxed = BARE_KEY.replace_all(&uncommented, "$1\"$2\":");
-    serde_json::from_str(&TRAILING_COMMA.replace_all(&relaxed, "$1")).ok()
+    let relaxed = WIDE_COMMA.replace_all(&relaxed, "$1, $2");
+    let relaxed = TRAILING_COMMA.replace_all(&relaxed, "$1");
+    if let Ok(v) = serde_json::from_str(&relaxed) {
+        return Some(v);
+    }
+    // A bare expression as a value (`"完全自费金额": 200 + 960,`) kept as text.
+    static BARE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(:\s*)([0-9][^,"{}\[\]\n]*?[^,"{}\[\]\n\s])(\s*[,}])"#).unwrap()
+    });
+    let quoted = BARE_VALUE.replace_all(&relaxed, |c: &regex::Captures| {
+        let v = &c[2];
+        if serde_json::from_str::<Value>(v).is_ok() {
+            c[0].to_owned()
+        } else {
+            format!("{}\"{}\"{}", &c[1], v.replace('"', "\\\""), &c[3])
+        }
+    });
+    serde_json::from_str(&quoted).ok()
 }
 
 /// Remove `// …` comments that are outside JSON strings.
@@ -275,6 +296,11 @@ mod tests {
         assert_eq!(
             find_json(js, JsonKind::Object),
             Some(json!({"PatientID": "P1", "ICD": "P24.0"}))
+        );
+        let wide = r#"{"a": "x"，"b": 200 + 960, "c": 3}"#;
+        assert_eq!(
+            find_json(wide, JsonKind::Object),
+            Some(json!({"a": "x", "b": "200 + 960", "c": 3}))
         );
         let url = r#"{"u": "http://x//y", "k": 1}"#;
         assert_eq!(

@@ -218,11 +218,12 @@ fn json_fields_in_the_shapes_models_write() {
 #[test]
 fn report_qc_lists_are_read_whole_and_empty_means_no_defects() {
     let f = Format::JsonFields { fields: vec![] };
-    // The reference as the importer reads `[{…}, {…}]`: every element merged.
+    // The reference as `read_fields` reads `[{"错误类型": …, "修改建议": …}, …]`:
+    // every element, keyed by error type.
     let r = Reference::JsonFields {
         fields: fields(&[
-            ("错误类型", json!(["单位错误", "错别字"])),
-            ("修改建议", json!(["8×5m改为8×5mm", "密度度改为密度"])),
+            ("单位错误", json!("8×5m改为8×5mm")),
+            ("错别字", json!("密度度改为密度")),
         ]),
     };
     let both = r#"```json
@@ -230,9 +231,12 @@ fn report_qc_lists_are_read_whole_and_empty_means_no_defects() {
  {"错误类型": "单位错误", "修改建议": "8×5m改为8×5mm"}]
 ```"#;
     expect(&score(&f, &r, both), Outcome::Correct, 1.0);
-    // Only the first element right: neither merged field matches the pair.
+    // The object form the other prompt variant asks for reads the same.
+    let keyed = r#"{"错别字": "密度度改为密度", "单位错误": "8×5m改为8×5mm"}"#;
+    expect(&score(&f, &r, keyed), Outcome::Correct, 1.0);
+    // One of the two defects: half.
     let one = r#"[{"错误类型": "单位错误", "修改建议": "8×5m改为8×5mm"}]"#;
-    expect(&score(&f, &r, one), Outcome::Wrong, 0.0);
+    expect(&score(&f, &r, one), Outcome::Partial, 0.5);
     expect(&score(&f, &r, "[]"), Outcome::Wrong, 0.0);
     // No defects expected.
     let none = Reference::JsonFields {
