@@ -433,3 +433,23 @@ fn multi_select_written_one_bracket_per_line() {
         &[("<A> 保守？\n<D> 不，应紧急经胸手术", Some("D"))],
     );
 }
+
+#[test]
+fn english_chains_of_thought() {
+    let cases: &[(&str, Option<&str>)] = &[
+        (
+            "Let's think step by step. Option A is unlikely. Therefore, the answer is (B).",
+            Some("B"),
+        ),
+        ("**Answer: (C) Iron deficiency anaemia**", Some("C")),
+        (
+            "The correct answer is B. Option A is incorrect because the level is normal.",
+            Some("B"),
+        ),
+        ("I would choose option D.", Some("D")),
+        ("So the answer would be C.", Some("C")),
+        ("The answer is C. However, some might argue for B.", Some("C")),
+        ("Hmm, A or C? Let me reconsider the thyroid findings.", None),
+    ];
+    check(&english(), false, cases);
+}
