@@ -448,7 +448,10 @@ fn english_chains_of_thought() {
         ),
         ("I would choose option D.", Some("D")),
         ("So the answer would be C.", Some("C")),
-        ("The answer is C. However, some might argue for B.", Some("C")),
+        (
+            "The answer is C. However, some might argue for B.",
+            Some("C"),
+        ),
         ("Hmm, A or C? Let me reconsider the thyroid findings.", None),
     ];
     check(&english(), false, cases);
