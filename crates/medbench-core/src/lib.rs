@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod format;
 pub mod item;
+pub mod label;
 pub mod track;
 pub mod variant;
 

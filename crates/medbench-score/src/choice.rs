@@ -1,75 +1,140 @@
 //! Reading option labels out of what models write, and scoring single and
 //! multiple choice.
 //!
-//! [`extract_choices`] tries these readings in order and stops at the first
-//! that yields labels (the answer is first folded to half-width, so `Ｅ`, `（`
-//! and `：` read as `E`, `(` and `:`):
+//! [`extract_choices`] first folds the answer to half-width (`Ｅ`, `（`, `：`
+//! read as `E`, `(`, `:`), drops reasoning blocks (`<think>…</think>`) and
+//! masks what merely restates the prompt: quoted spans (`“答：<E>”`,
+//! `"填写到<>中"`, `「例如<A>」`; a quote holding only labels, `“D”`, stays)
+//! and clauses citing an example (`示例的答案是<E>`, `例如<A>`). Then:
 //!
-//! 1. angle brackets: `<E>`, `<A><C>`, `<A,C>` (the union of all of them);
-//! 2. an explicit marker, the last one wins: `答案：E`, `答案是E。`,
-//!    `正确答案为 (B)`, `故选C`, `The answer is (E).`, `Answer: b`,
-//!    or `C is correct` / `C选项正确`;
-//! 3. bold: `**E**`, `**E. 术前准备…**`;
-//! 4. the whole answer is a label group: `E`, `E.`, `(E)`, `ABC`, `A,C`,
-//!    `A、C`, `A C`, `a`, `acd`;
-//! 5. the last line that is only a label group; then the first line starting
-//!    `E. text` (only one such label, or texts that match the options);
-//! 6. the option's text instead of its label: equal after normalisation, or
-//!    (single choice) the answer contains exactly one option text;
-//! 7. exactly one lone upper-case label token in the text (`…所以选D`).
+//! 1. **Decisions.** Every place where the answer commits to labels is
+//!    found, and the **last** one wins:
+//!    * angle brackets, the format MedBench asks for: `<E>`, `<A,C>`, `<ACD>`;
+//!    * explicit markers: `答案：E`, `答案为E`, `正确答案是 (B)`, `选D`,
+//!      `故选D`, `最终选择D`, `输出D`, `而是D`, `The answer is D`,
+//!      `Answer: b`, `I choose D`, `go with D`, `\boxed{D}`;
+//!    * bold standing alone as a conclusion: `**D**` on its own line, or
+//!      `**E. 术前准备…**` as the last line.
 //!
-//! Reasoning blocks (`<think>…</think>`) are dropped first. A label group
-//! ends at a line break except when the whole answer or a whole line is read.
+//!    A statement that is negated (`不选A`, `不是<A>`), conditional
+//!    (`如果选A`), asked (`选A还是B？`) or tentative (`所以可能选A`, `或许选A`,
+//!    `perhaps … 选A`; a hedge word in the same sentence, not turned by
+//!    `但`/`不对`/`but`) is not a decision. Brackets or bold
+//!    labels next to each other on the last decision's line are one group
+//!    (`<A><C>`, `<A>、<C>`, `**A**、**C**`): that is how a multi-select is
+//!    written; an answer made of nothing but brackets (`<A>\n<C>`) is one
+//!    group too, and so, for multiple choice, are brackets that each open a
+//!    line (`<A> 理由…\n<C> 理由…`). `C is correct` / `C选项正确` count only when there is no
+//!    other decision (in an explanation they judge statements, not the
+//!    question).
+//! 2. **Undecided or cut off.** With a decision, the answer is still unread
+//!    when the text after it takes it back (`还需要再想想`, `但让我再看看`,
+//!    `let me reconsider`) or ends on a tentative or asked statement
+//!    (`所以可能选E`, `perhaps 也选E`, `选A还是E？`). A long trace (≥ 1000 characters) that stops
+//!    mid-sentence was cut off: it is read only if its last decision ends
+//!    it (nothing but option text after it on the last line), or it opened with its decision (within the first 300
+//!    characters) and never changed it.
+//! 3. **No decision at all**, in order:
+//!    1. the whole answer is a label group: `E`, `E.`, `(E)`, `ABC`, `A,C`,
+//!       `A、C`, `A C`, `a`, `acd`, `A or B`;
+//!    2. the last line that is only a label group;
+//!    3. the answer is nothing but option lines `E. text` (a heading line
+//!       ending in a colon aside), not every option: one line for single
+//!       choice, lines whose text matches the options for multiple choice;
+//!    4. the option's text instead of its label: equal after normalisation,
+//!       or (single choice) a short one-line answer containing exactly one
+//!       option text;
+//!    5. exactly one lone upper-case label that closes the answer
+//!       (`根据题意，D`) or sits in an answer of at most 40 characters.
 //!
 //! Anything else is unreadable (`None`): empty text, refusals, letters that
-//! are not option labels, several letters with no marker.
+//! are not option labels, a review of the options without a decision, a
+//! trace cut off before deciding.
 
+mod decide;
+mod fallback;
 mod group;
 
-use crate::text::{is_cjk, normalize, to_half_width};
+use crate::text::to_half_width;
 use crate::{Score, extract};
-use group::{Labels, parse_whole, scan_group};
+use decide::{Decision, Kind};
+use group::{Labels, parse_whole};
 use medbench_core::Choice;
-use regex::Regex;
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
-static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(最终答案|正确答案|参考答案|标准答案|答案|正确选项|正确的选项|最佳选项|故选|应选|选择|答|answers?|correct option|best option|correct choice|best choice)",
-    )
-    .unwrap()
-});
-static CONNECTOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:\s|\*|:|=|-|】|\]|\)|是|为|应该|应当|应|就|选|(?:is|are|would|should|be|the|option|options|choice|letter)\b)*")
-        .unwrap()
-});
-static IS_CORRECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^A-Za-z0-9])([A-Z])(?:\)|选项|项)?\s*(?:(?:is|是|为)\s*)?(?:the\s+)?(?:correct|right|best|正确|最佳|最合适)")
-        .unwrap()
-});
+/// How far into a cut-off trace its decision must come to be trusted.
+const OPENING: usize = 300;
 
-/// Tier 2: the labels after the last explicit marker.
-fn by_marker(t: &str, lab: &Labels) -> Option<Vec<String>> {
-    let mut best: Option<(usize, Vec<String>)> = None;
-    for m in MARKER.find_iter(t) {
-        let after = &t[m.end()..];
-        let conn = CONNECTOR.find(after).map_or(0, |c| c.end());
-        let lower_ok = !m.as_str().is_ascii() || after[..conn].contains(':');
-        if let Some((got, _)) = scan_group(&after[conn..], lab, lower_ok, false) {
-            best = Some((m.start(), got));
-        }
+/// The labels the decisions give. `Some(None)` means "no decision at all"
+/// (try the fallbacks); `None` means "do not read": the decision was taken
+/// back or cut off, or the only statements were negated, conditional, asked
+/// or tentative.
+fn from_decisions(t: &str, lab: &Labels, multiple: bool) -> Option<Option<Vec<String>>> {
+    let reading = decide::decisions(t, lab);
+    let ds = reading.decisions;
+    let strong: Vec<Decision> = ds.iter().filter(|d| d.strong).cloned().collect();
+    let pool = if strong.is_empty() { ds } else { strong };
+    let Some(last) = pool.len().checked_sub(1) else {
+        // Only negated, conditional, asked or tentative statements: the
+        // letters were discussed, not chosen.
+        return if reading.set_aside { None } else { Some(None) };
+    };
+    // The answer ends on a tentative statement (`…so perhaps 也选E.`) after
+    // its last decision: still open.
+    if reading.last_tentative.is_some_and(|e| e > pool[last].end) {
+        return None;
     }
-    for c in IS_CORRECT.captures_iter(t) {
-        let g = c.get(1).unwrap();
-        if let Some(got) = lab.lookup(g.as_str(), false)
-            && best.as_ref().is_none_or(|(p, _)| g.start() > *p)
+    let mut labels = decide::last_group(t, &pool, last);
+    // Nothing but brackets (on several lines): one multi-select.
+    let angles: Vec<&Decision> = pool.iter().filter(|d| d.kind == Kind::Angle).collect();
+    if angles.len() > 1 {
+        let mut rest = t.to_owned();
+        for d in angles.iter().rev() {
+            rest.replace_range(d.start..d.end, "");
+        }
+        if rest
+            .chars()
+            .all(|c| c.is_whitespace() || ",、;/&+和与及".contains(c))
         {
-            best = Some((g.start(), got));
+            labels = union(angles.iter().map(|d| d.labels.clone()).collect());
         }
     }
-    best.map(|(_, g)| g)
+    // Multiple choice: brackets that each open a line (`<A> 理由…\n<C> 理由…`)
+    // list the chosen options one per line.
+    let opens_line = |d: &Decision| {
+        let line_start = t[..d.start].rfind('\n').map_or(0, |i| i + 1);
+        t[line_start..d.start]
+            .chars()
+            .all(|c| c.is_whitespace() || "-*•".contains(c))
+    };
+    if multiple && pool[last].kind == Kind::Angle && opens_line(&pool[last]) {
+        let listed: Vec<Vec<String>> = pool
+            .iter()
+            .filter(|d| d.kind == Kind::Angle && opens_line(d))
+            .map(|d| d.labels.clone())
+            .collect();
+        if listed.len() > 1 {
+            labels = union(listed.into_iter().chain([labels]).collect());
+        }
+    }
+    if decide::reopened(&t[pool[last].end..]) {
+        return None;
+    }
+    // A decision on the last line closes the answer even when that line
+    // ends in option text (`最终答案：D 术前准备后紧急经胸手术`).
+    // Not when that line runs on into another clause (`…是A，因为它根本`).
+    let tail = t[pool[last].end..].trim();
+    let on_last_line = !tail.contains(['\n', '，', ',', '。', '；', ';', ':']);
+    if decide::cut_off(t, lab) && !on_last_line {
+        let first = &pool[0];
+        let opened = t[..first.start].chars().count() <= OPENING;
+        let steady = pool.iter().all(|d| d.labels == first.labels);
+        if !(opened && steady) {
+            return None;
+        }
+    }
+    Some(Some(labels))
 }
 
 fn union(sets: Vec<Vec<String>>) -> Vec<String> {
@@ -77,150 +142,12 @@ fn union(sets: Vec<Vec<String>>) -> Vec<String> {
     all.into_iter().collect()
 }
 
-/// Tier 3: `**E**` (pure) or `**E. text**` (leading label).
-fn by_bold(t: &str, lab: &Labels, multiple: bool) -> Option<Vec<String>> {
-    static BOLD: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\*\*([^*\n]{1,80}?)\*\*").unwrap());
-    let mut pure = Vec::new();
-    let mut leading = Vec::new();
-    for c in BOLD.captures_iter(t) {
-        let inner = c.get(1).unwrap().as_str();
-        if let Some(g) = parse_whole(inner, lab) {
-            pure.push(g);
-        } else if let Some((g, end)) = scan_group(inner.trim(), lab, false, false) {
-            let next = inner.trim()[end..].chars().next();
-            if next.is_some_and(|c| ".:、)".contains(c)) {
-                leading.push(g);
-            }
-        }
-    }
-    let sets = if pure.is_empty() { leading } else { pure };
-    let distinct: BTreeSet<Vec<String>> = sets.iter().cloned().collect();
-    match distinct.len() {
-        0 => None,
-        1 => distinct.into_iter().next(),
-        _ if multiple => Some(union(sets)),
-        _ => None,
-    }
-}
-
-/// Compact form for comparing texts: normalised, punctuation and spaces removed.
-fn compact(s: &str) -> String {
-    normalize(s)
-        .chars()
-        .filter(|c| c.is_alphanumeric() || is_cjk(*c))
-        .collect()
-}
-
-/// Tier 5b: lines `E. text` / `E、text` / `E) text`.
-fn by_leading_lines(
-    t: &str,
-    lab: &Labels,
-    options: &[Choice],
-    multiple: bool,
-) -> Option<Vec<String>> {
-    static LEAD: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^\s*(?:[-*>]\s*)?\(?([A-Z])\s*([.、:)]|\s)\s*(\S.*)$").unwrap()
-    });
-    let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut found = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        let Some(c) = LEAD.captures(line) else {
-            continue;
-        };
-        let (l, delim, rest) = (c[1].to_string(), &c[2], &c[3]);
-        let english_word =
-            delim.trim().is_empty() && rest.starts_with(|c: char| c.is_ascii_alphabetic());
-        if !lab.labels.contains(&l) || english_word {
-            continue;
-        }
-        let rest_c = compact(rest);
-        let text_ok = options
-            .iter()
-            .find(|o| to_half_width(o.label.trim()) == l)
-            .map(|o| compact(&o.text))
-            .is_some_and(|o| {
-                !o.is_empty()
-                    && !rest_c.is_empty()
-                    && (rest_c.starts_with(&o) || o.starts_with(&rest_c))
-            });
-        found.push((i, l, text_ok));
-    }
-    let distinct: BTreeSet<&String> = found.iter().map(|(_, l, _)| l).collect();
-    if multiple {
-        (!found.is_empty() && found.iter().all(|f| f.2))
-            .then(|| union(found.into_iter().map(|f| vec![f.1]).collect()))
-    } else if distinct.len() == 1 && found.iter().any(|(i, _, ok)| *i == 0 || *ok) {
-        Some(vec![found[0].1.clone()])
-    } else {
-        None
-    }
-}
-
-/// Tier 6: the option's text instead of its label.
-fn by_option_text(t: &str, options: &[Choice], multiple: bool) -> Option<Vec<String>> {
-    let texts: Vec<(String, String)> = options
-        .iter()
-        .map(|o| (to_half_width(o.label.trim()), compact(&o.text)))
-        .filter(|(_, c)| !c.is_empty())
-        .collect();
-    let find_eq = |piece: &str| {
-        let p = compact(piece);
-        texts.iter().find(|(_, c)| *c == p).map(|(l, _)| l.clone())
-    };
-    if let Some(l) = find_eq(t) {
-        return Some(vec![l]);
-    }
-    if multiple {
-        let pieces: Vec<&str> = t
-            .split(|c: char| ",、;\n/".contains(c))
-            .filter(|p| !p.trim().is_empty())
-            .collect();
-        let got: Option<Vec<String>> = pieces.iter().map(|p| find_eq(p)).collect();
-        return got.filter(|g| g.len() > 1).map(|g| union(vec![g]));
-    }
-    let whole = compact(t);
-    let hits: Vec<&(String, String)> = texts
-        .iter()
-        .filter(|(_, c)| c.chars().count() >= 2 && whole.contains(c.as_str()))
-        .collect();
-    let maximal: BTreeSet<&String> = hits
-        .iter()
-        .filter(|(_, c)| !hits.iter().any(|(_, o)| o != c && o.contains(c.as_str())))
-        .map(|(l, _)| l)
-        .collect();
-    (maximal.len() == 1).then(|| maximal.into_iter().cloned().collect())
-}
-
-/// Tier 7: lone upper-case label tokens (`…因此选D。`), when there is exactly one.
-fn by_lone_token(t: &str, lab: &Labels) -> Option<Vec<String>> {
-    let chars: Vec<char> = t.chars().collect();
-    let mut found = BTreeSet::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_ascii_uppercase() || !lab.labels.contains(&c.to_string()) {
-            continue;
-        }
-        let prev = i.checked_sub(1).map(|p| chars[p]);
-        let next = chars.get(i + 1).copied();
-        let glued =
-            |x: Option<char>| x.is_some_and(|x| x.is_ascii_alphanumeric() || "'’-_".contains(x));
-        // "A patient", "B is…": an English word, not an answer.
-        let before_word = next.is_some_and(char::is_whitespace)
-            && chars.get(i + 2).is_some_and(|x| x.is_ascii_lowercase());
-        // "B超", "A型血", "B族维生素": a medical term, not an answer.
-        let term = next.is_some_and(|x| "超型族组级类".contains(x));
-        if !glued(prev) && !glued(next) && !before_word && !term {
-            found.insert(c.to_string());
-        }
-    }
-    (found.len() == 1).then(|| found.into_iter().collect())
-}
-
 /// Read the option labels an answer gives, sorted and without duplicates.
 /// `None` when the answer cannot be read. With `multiple == false` an answer
 /// that explicitly names several options (`答案：AB`) still returns them all,
 /// so a hedged single-choice answer is read (and scored wrong), while free
-/// text that merely mentions several letters is unreadable.
+/// text that merely mentions several letters is unreadable. The rules are
+/// in the module documentation and in `docs/scoring.md`.
 pub fn extract_choices(answer: &str, options: &[Choice], multiple: bool) -> Option<Vec<String>> {
     let lab = Labels::new(options);
     let t = to_half_width(&extract::clean_answer(answer));
@@ -228,24 +155,15 @@ pub fn extract_choices(answer: &str, options: &[Choice], multiple: bool) -> Opti
     if t.is_empty() || lab.labels.is_empty() {
         return None;
     }
-    // 1. angle brackets.
-    static ANGLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<([^<>\n]{1,24})>").unwrap());
-    let html = t.contains("</");
-    let angle: Vec<Vec<String>> = ANGLE
-        .captures_iter(t)
-        .filter_map(|c| {
-            let inner = c[1].trim();
-            let g = parse_whole(inner, &lab)?;
-            let lower_single = inner.chars().all(|c| c.is_ascii_lowercase()) && inner.len() == 1;
-            (!(html && lower_single)).then_some(g)
-        })
-        .collect();
-    if !angle.is_empty() {
-        return Some(union(angle));
+    let masked = decide::mask(t, &lab);
+    if let Some(found) = from_decisions(&masked, &lab, multiple)? {
+        return Some(found);
     }
-    let tiers: [&dyn Fn() -> Option<Vec<String>>; 7] = [
-        &|| by_marker(t, &lab),
-        &|| by_bold(t, &lab, multiple),
+    if decide::cut_off(t, &lab) || decide::reopened(&masked) {
+        return None;
+    }
+    let t = masked.trim();
+    let tiers: [&dyn Fn() -> Option<Vec<String>>; 5] = [
         &|| {
             let stripped = t.trim_start_matches("选项").trim_start_matches('选');
             parse_whole(stripped, &lab)
@@ -256,9 +174,9 @@ pub fn extract_choices(answer: &str, options: &[Choice], multiple: bool) -> Opti
                 parse_whole(l, &lab)
             })
         },
-        &|| by_leading_lines(t, &lab, options, multiple),
-        &|| by_option_text(t, options, multiple),
-        &|| by_lone_token(t, &lab),
+        &|| fallback::by_leading_lines(t, &lab, options, multiple),
+        &|| fallback::by_option_text(t, options, multiple),
+        &|| fallback::by_lone_token(t, &lab),
     ];
     tiers.iter().find_map(|f| f())
 }

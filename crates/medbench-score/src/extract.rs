@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 
 /// Remove a reasoning preamble: everything up to the last `</think>` (or
 /// `</thinking>`, `</reasoning>`) and any complete `<think>…</think>` block,
-/// then trim. What remains is what the model meant as its answer.
+/// and chat-template special tokens that leaked into the text
+/// (`<|role_end|>`, `<|im_end|>`), then trim. What remains is what the model
+/// meant as its answer.
 pub fn clean_answer(answer: &str) -> String {
     static BLOCK: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?is)<(think|thinking|reasoning)>.*?</(think|thinking|reasoning)>").unwrap()
@@ -18,7 +20,10 @@ pub fn clean_answer(answer: &str) -> String {
     if let Some(m) = CLOSE.find_iter(answer).last() {
         s = &answer[m.end()..];
     }
-    BLOCK.replace_all(s, "").trim().to_owned()
+    static SPECIAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<\|[A-Za-z0-9_]{1,40}\|>").unwrap());
+    let s = BLOCK.replace_all(s, "");
+    SPECIAL.replace_all(&s, "").trim().to_owned()
 }
 
 /// The bodies of Markdown code fences, in order, with their info strings
@@ -81,13 +86,75 @@ fn balanced_end(text: &str, start: usize) -> Option<usize> {
     None
 }
 
-/// Parse JSON, retrying once with trailing commas (`,}` / `,]`) removed.
+/// Parse JSON, retrying with trailing commas (`,}` / `,]`) removed, and then
+/// as the JavaScript-like object models write in prose: `//` comments
+/// dropped, bare keys quoted (`{ PatientID: "P1", // id` →
+/// `{"PatientID": "P1"`), full-width commas between members read as commas,
+/// and a bare expression as a value (`200 + 960`) kept as text.
 pub fn parse_lenient(text: &str) -> Option<Value> {
     static TRAILING_COMMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r",\s*([}\]])").unwrap());
+    static BARE_KEY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:"#).unwrap());
     if let Ok(v) = serde_json::from_str(text) {
         return Some(v);
     }
-    serde_json::from_str(&TRAILING_COMMA.replace_all(text, "$1")).ok()
+    let no_trailing = TRAILING_COMMA.replace_all(text, "$1");
+    if let Ok(v) = serde_json::from_str(&no_trailing) {
+        return Some(v);
+    }
+    // Full-width commas between members (`"a": "x"，"b": …`).
+    static WIDE_COMMA: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"("|\d|true|false|null|[}\]])\s*，\s*(")"#).unwrap());
+    let uncommented = strip_line_comments(text);
+    let relaxed = BARE_KEY.replace_all(&uncommented, "$1\"$2\":");
+    let relaxed = WIDE_COMMA.replace_all(&relaxed, "$1, $2");
+    let relaxed = TRAILING_COMMA.replace_all(&relaxed, "$1");
+    if let Ok(v) = serde_json::from_str(&relaxed) {
+        return Some(v);
+    }
+    // A bare expression as a value (`"完全自费金额": 200 + 960,`) kept as text.
+    static BARE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(:\s*)([0-9][^,"{}\[\]\n]*?[^,"{}\[\]\n\s])(\s*[,}])"#).unwrap()
+    });
+    let quoted = BARE_VALUE.replace_all(&relaxed, |c: &regex::Captures| {
+        let v = &c[2];
+        if serde_json::from_str::<Value>(v).is_ok() {
+            c[0].to_owned()
+        } else {
+            format!("{}\"{}\"{}", &c[1], v.replace('"', "\\\""), &c[3])
+        }
+    });
+    serde_json::from_str(&quoted).ok()
+}
+
+/// Remove `// …` comments that are outside JSON strings.
+fn strip_line_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        } else if c == '/' && chars.peek() == Some(&'/') {
+            while chars.peek().is_some_and(|n| *n != '\n') {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Which JSON values [`find_json`] looks for.
@@ -108,9 +175,10 @@ impl JsonKind {
     }
 }
 
-/// Every JSON value of `kind` in `text`, left to right and not nested in one
-/// another: a balanced `{…}`/`[…]` span that parses (trailing commas tolerated).
-fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
+/// Every JSON value of `kind` in `text` with its byte span, left to right
+/// and not nested in one another: a balanced `{…}`/`[…]` span that parses
+/// ([`parse_lenient`]).
+pub fn json_spans(text: &str, kind: JsonKind) -> Vec<(usize, usize, Value)> {
     let mut out = Vec::new();
     let mut pos = 0;
     // Bound the work on pathological text full of unbalanced brackets.
@@ -125,13 +193,20 @@ fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
             .and_then(|end| parse_lenient(&text[start..end]).map(|v| (v, end)));
         match parsed {
             Some((v, end)) => {
-                out.push(v);
+                out.push((start, end, v));
                 pos = end;
             }
             None => pos = start + 1,
         }
     }
     out
+}
+
+fn json_values_in(text: &str, kind: JsonKind) -> Vec<Value> {
+    json_spans(text, kind)
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect()
 }
 
 /// All JSON values in an answer: those inside code fences first (all fences,
@@ -200,6 +275,7 @@ mod tests {
         assert_eq!(clean_answer("<think>A or B?</think>\n<B>"), "<B>");
         assert_eq!(clean_answer("reasoning… </think> C"), "C");
         assert_eq!(clean_answer("  D  "), "D");
+        assert_eq!(clean_answer("D<|role_end|>"), "D");
     }
 
     #[test]
@@ -215,6 +291,21 @@ mod tests {
         assert_eq!(
             find_json(t, JsonKind::Object),
             Some(json!({"a": "}", "b": [1, 2]}))
+        );
+        let js = "输入参数：{\n  PatientID: \"P1\", // 患者\n  ICD: \"P24.0\",\n}";
+        assert_eq!(
+            find_json(js, JsonKind::Object),
+            Some(json!({"PatientID": "P1", "ICD": "P24.0"}))
+        );
+        let wide = r#"{"a": "x"，"b": 200 + 960, "c": 3}"#;
+        assert_eq!(
+            find_json(wide, JsonKind::Object),
+            Some(json!({"a": "x", "b": "200 + 960", "c": 3}))
+        );
+        let url = r#"{"u": "http://x//y", "k": 1}"#;
+        assert_eq!(
+            find_json(url, JsonKind::Object),
+            Some(json!({"u": "http://x//y", "k": 1}))
         );
         let t = "```json\n[1, 2]\n```";
         assert_eq!(find_json(t, JsonKind::Any), Some(json!([1, 2])));

@@ -3,6 +3,7 @@
 use crate::text::{normalize, to_half_width};
 use crate::{Score, extract};
 use medbench_core::YesNoMaybe;
+use medbench_core::label as core_label;
 use regex::Regex;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -126,38 +127,62 @@ pub fn score_short_answer(accepted: &[String], answer: &str) -> Score {
 }
 
 /// Answers that mean "no labels at all".
-const NONE_WORDS: &[&str] = &["无问题", "无", "没有", "无缺陷", "none", "无异常"];
+const NONE_WORDS: &[&str] = &["无问题", "无", "没有", "无缺陷", "none", "无异常", "[]"];
 
-/// Split a label-set answer into labels: a JSON list of strings if there is
-/// one, else the text split on `、，,;；|/` and newlines, with list bullets and a
-/// leading `答案：` marker removed. `无问题` / `无` (alone) mean the empty set.
-pub fn split_labels(answer: &str) -> Vec<String> {
+/// The comparison key of one label: [`medbench_core::label::normalize_label`]
+/// (the same normaliser the importer uses), then [`normalize`] (lower case,
+/// spaces next to CJK removed), with a leading answer marker and wrappers
+/// removed. A reference label and an answer label written the same way,
+/// give or take full-width forms, spaces and quotes, always get the same key.
+pub fn label_key(s: &str) -> String {
+    normalize(&core_label::normalize_label(&strip_wrappers(
+        &core_label::normalize_label(s),
+    )))
+}
+
+/// Split a label-set answer into label keys ([`label_key`]): a JSON list of
+/// strings if there is one, else the text split by
+/// [`medbench_core::label::split_labels`] (`、 , ， ; ； | ｜` and line breaks),
+/// with list bullets, a leading `答案：` marker and anything up to a colon
+/// removed. A piece with `/` is split on it too, unless it is one of the
+/// `known` labels whole. `无问题` / `无` / `[]` (alone) mean the empty set.
+pub fn split_labels_known(answer: &str, known: &[String]) -> Vec<String> {
     if let Some(Value::Array(a)) = extract::find_json(answer, extract::JsonKind::Array)
         && a.iter().all(Value::is_string)
     {
-        return dedup(a.iter().filter_map(|v| v.as_str()).map(normalize_label));
+        return dedup(a.iter().filter_map(|v| v.as_str()).map(label_key));
     }
     static BULLET: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^\s*(?:[-*•]|\d+[.、)])\s*").unwrap());
     let t = to_half_width(answer);
-    let pieces = t.lines().flat_map(|line| {
+    let mut pieces = Vec::new();
+    for line in t.lines() {
         let line = BULLET.replace(line, "");
         let line = LEAD_MARKER.replace(&line, "").into_owned();
         // "需要转诊的科室为: 心内科" → what follows the last colon.
         let line = line.rsplit(':').next().unwrap_or("").to_owned();
-        line.split(|c: char| "、,;|/".contains(c))
-            .map(normalize_label)
-            .collect::<Vec<_>>()
-    });
-    let labels = dedup(pieces);
+        for piece in core_label::split_labels(&line) {
+            let key = label_key(&piece);
+            if piece.contains('/') && !known.contains(&key) {
+                pieces.extend(piece.split('/').map(label_key));
+            } else {
+                pieces.push(key);
+            }
+        }
+    }
+    let labels = dedup(pieces.into_iter());
     if labels.len() == 1 && NONE_WORDS.contains(&labels[0].as_str()) {
+        return Vec::new();
+    }
+    if labels.is_empty() && t.trim() == "[]" {
         return Vec::new();
     }
     labels
 }
 
-fn normalize_label(s: &str) -> String {
-    normalize(&strip_wrappers(s))
+/// [`split_labels_known`] with no known labels.
+pub fn split_labels(answer: &str) -> Vec<String> {
+    split_labels_known(answer, &[])
 }
 
 fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
@@ -168,8 +193,8 @@ fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
 /// With a closed vocabulary: labels of the vocabulary named in the text,
 /// longest first, each occurrence used once.
 fn vocab_mentions(vocab: &[String], answer: &str) -> Vec<String> {
-    let mut text = normalize(answer);
-    let mut v: Vec<(String, &String)> = vocab.iter().map(|l| (normalize(l), l)).collect();
+    let mut text = normalize(&core_label::normalize_label(answer));
+    let mut v: Vec<(String, &String)> = vocab.iter().map(|l| (label_key(l), l)).collect();
     v.sort_by_key(|(n, _)| std::cmp::Reverse(n.chars().count()));
     let mut out = Vec::new();
     for (n, _) in v {
@@ -189,17 +214,21 @@ pub fn score_label_set(vocab: &[String], want: &[String], answer: &str) -> Score
     if answer.trim().is_empty() {
         return Score::unparsed("empty answer");
     }
-    let mut got = split_labels(answer);
-    if !vocab.is_empty() {
-        let known: Vec<String> = vocab.iter().map(|l| normalize(l)).collect();
-        if got.iter().any(|g| !known.contains(g)) {
-            let mentioned = vocab_mentions(vocab, answer);
-            if !mentioned.is_empty() {
-                got = mentioned;
-            }
+    // A reference label written with separators inside (`A｜B`) is several labels.
+    let want = dedup(
+        want.iter()
+            .flat_map(|w| core_label::split_labels(w))
+            .map(|w| label_key(&w)),
+    );
+    let vocab_keys: Vec<String> = vocab.iter().map(|l| label_key(l)).collect();
+    let known: Vec<String> = vocab_keys.iter().chain(&want).cloned().collect();
+    let mut got = split_labels_known(answer, &known);
+    if !vocab.is_empty() && got.iter().any(|g| !vocab_keys.contains(g)) {
+        let mentioned = vocab_mentions(vocab, answer);
+        if !mentioned.is_empty() {
+            got = mentioned;
         }
     }
-    let want = dedup(want.iter().map(|w| normalize(w)));
     set_f1_score(&got, &want)
 }
 
@@ -226,16 +255,16 @@ pub(crate) fn set_f1_score(got: &[String], want: &[String]) -> Score {
 /// equals one label, else the answer contains exactly one label (labels that
 /// are part of a longer mentioned label do not count).
 pub fn extract_intent(vocab: &[String], answer: &str) -> Option<String> {
-    let whole = normalize(&strip_wrappers(&extract::clean_answer(answer)));
+    let whole = label_key(&extract::clean_answer(answer));
     if whole.is_empty() {
         return None;
     }
-    if let Some(l) = vocab.iter().find(|l| normalize(l) == whole) {
+    if let Some(l) = vocab.iter().find(|l| label_key(l) == whole) {
         return Some(l.clone());
     }
     let hits: Vec<(&String, String)> = vocab
         .iter()
-        .map(|l| (l, normalize(l)))
+        .map(|l| (l, label_key(l)))
         .filter(|(_, n)| !n.is_empty() && whole.contains(n.as_str()))
         .collect();
     let maximal: Vec<&String> = hits
@@ -249,20 +278,93 @@ pub fn extract_intent(vocab: &[String], answer: &str) -> Option<String> {
     }
 }
 
-/// Intent: label accuracy after normalisation. With no vocabulary (or an
+/// Intent: label accuracy after normalisation ([`label_key`] on both sides). With no vocabulary (or an
 /// answer outside it) the whole normalised answer is compared to the label.
 pub fn score_intent(vocab: &[String], want: &str, answer: &str) -> Score {
     let got = match extract_intent(vocab, answer) {
-        Some(l) => normalize(&l),
-        None if vocab.is_empty() => normalize(&strip_wrappers(answer)),
+        Some(l) => label_key(&l),
+        None if vocab.is_empty() => label_key(answer),
         None => return Score::unparsed("no intent label found"),
     };
     if got.is_empty() {
         return Score::unparsed("empty answer");
     }
-    if got == normalize(want) {
+    if got == label_key(want) {
         Score::correct(Some(json!(got)))
     } else {
         Score::wrong(Some(json!(got)), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn medqc_answer_identical_to_reference_scores_one() {
+        let vocab = strings(&["伪影位于肺野外", "肩胛骨位于肺野内", "体位不正"]);
+        // The reference as imported, and as it might still be stored whole.
+        for want in [
+            strings(&["伪影位于肺野外", "肩胛骨位于肺野内"]),
+            strings(&["伪影位于肺野外｜肩胛骨位于肺野内"]),
+        ] {
+            for answer in [
+                "伪影位于肺野外｜肩胛骨位于肺野内",
+                "伪影位于肺野外|肩胛骨位于肺野内",
+                "伪影位于肺野外 | 肩胛骨位于肺野内。",
+            ] {
+                let s = score_label_set(&vocab, &want, answer);
+                assert_eq!(s.outcome, Outcome::Correct, "{want:?} vs {answer}");
+            }
+        }
+    }
+
+    #[test]
+    fn medhg_labels_with_full_width_brackets_score_one() {
+        let vocab = strings(&["睡眠障碍（失眠）门诊", "精神科", "心理咨询"]);
+        let want = strings(&["睡眠障碍（失眠）门诊", "精神科"]);
+        for answer in [
+            "睡眠障碍（失眠）门诊、精神科",
+            "睡眠障碍(失眠)门诊、精神科",
+            "“睡眠障碍（失眠）门诊”，精神科。",
+        ] {
+            let s = score_label_set(&vocab, &want, answer);
+            assert_eq!((s.outcome, s.value), (Outcome::Correct, 1.0), "{answer}");
+        }
+        // Half right is still half right.
+        let s = score_label_set(&vocab, &want, "精神科、心理咨询");
+        assert_eq!(s.outcome, Outcome::Partial);
+    }
+
+    #[test]
+    fn a_slash_inside_a_known_label_is_not_a_separator() {
+        let want = strings(&["肾脏/肾上腺外科"]);
+        let s = score_label_set(&[], &want, "肾脏/肾上腺外科");
+        assert_eq!(s.outcome, Outcome::Correct);
+        let s = score_label_set(&[], &strings(&["主诉不规范"]), "主诉不规范/诊断依据不足");
+        assert_eq!(s.outcome, Outcome::Partial);
+    }
+
+    #[test]
+    fn empty_list_means_no_labels() {
+        assert_eq!(score_label_set(&[], &[], "[]").outcome, Outcome::Correct);
+        assert_eq!(
+            score_label_set(&[], &[], "无问题。").outcome,
+            Outcome::Correct
+        );
+    }
+
+    #[test]
+    fn intent_labels_fold_the_same_way() {
+        let vocab = strings(&["预约挂号（专家）", "费用查询"]);
+        let s = score_intent(&vocab, "预约挂号（专家）", "预约挂号(专家)");
+        assert_eq!(s.outcome, Outcome::Correct);
+        let s = score_intent(&vocab, "预约挂号（专家）", "“预约挂号（专家）”。");
+        assert_eq!(s.outcome, Outcome::Correct);
     }
 }

@@ -9,6 +9,10 @@
 //! answer that cannot be read is [`Outcome::Unparsed`], never
 //! [`Outcome::Wrong`], so reports can count the two apart.
 //!
+//! Where the rules cannot score an item (open-ended kinds, SQL without a
+//! fixture database), [`needs_judge`] says so and [`score`] returns only a
+//! stand-in for the judge to replace.
+//!
 //! Nothing here touches files or the network; the SQL scorer builds a
 //! throw-away in-memory SQLite database per call. The rules are described
 //! in `docs/scoring.md`; any change to them bumps [`SCORER_VERSION`].
@@ -16,6 +20,7 @@
 pub mod choice;
 pub mod detection;
 pub mod extract;
+pub mod fields;
 pub mod labels;
 pub mod sql;
 pub mod structured;
@@ -32,7 +37,7 @@ use serde_json::Value;
 /// Version of the scoring rules. Bump it whenever any scorer or extractor
 /// changes what it returns for some answer, so that scores from different
 /// rule sets are never silently compared (lm-evaluation-harness practice).
-pub const SCORER_VERSION: u32 = 1;
+pub const SCORER_VERSION: u32 = 2;
 
 /// How an answer fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -206,8 +211,8 @@ pub fn try_score(
         (Format::Sql { .. }, Reference::Sql { query, fixture }) => {
             sql::score_sql(query, fixture, answer, sql::DEFAULT_TIME_LIMIT)?
         }
-        (Format::ToolCalls { .. }, Reference::ToolCalls { calls, ordered }) => {
-            tools::score_tool_calls(calls, *ordered, answer)
+        (Format::ToolCalls { tools }, Reference::ToolCalls { calls, ordered }) => {
+            tools::score_tool_calls_in(tools, calls, *ordered, answer)
         }
         (
             Format::OpenEnded {} | Format::Dialogue {} | Format::AgentEpisode { .. },
@@ -215,6 +220,21 @@ pub fn try_score(
         ) => score_open(open.answer.as_deref(), answer),
         _ => return Err(mismatch()),
     })
+}
+
+/// Can the rules of this crate not score this item, so that a judge must?
+/// True for the open-ended kinds (`open_ended`, `dialogue`,
+/// `agent_episode`) and for SQL whose reference has no fixture database
+/// (nothing to run the query on). For such items [`score`] still reads the
+/// answer and returns a stand-in (`Partial`; for SQL value 0 with the
+/// detail `needs judge: no fixture database`), which a judge's score
+/// should replace.
+pub fn needs_judge(format: &Format, reference: &Reference) -> bool {
+    match (format, reference) {
+        (Format::Sql { .. }, Reference::Sql { fixture, .. }) => fixture.trim().is_empty(),
+        (Format::OpenEnded {} | Format::Dialogue {} | Format::AgentEpisode { .. }, _) => true,
+        _ => false,
+    }
 }
 
 /// Open-ended stand-in: ROUGE-L F against the reference answer, marked Partial.

@@ -215,12 +215,31 @@ fn search(
     false
 }
 
+/// Detail of a query that was read but cannot be run.
+pub const NO_FIXTURE_DETAIL: &str = "needs judge: no fixture database";
+
+/// The score of a query read from an answer to an item without a fixture
+/// database: nothing to run it on, so a judge must score it. The query is
+/// still shown (`parsed`); the value is 0 and the outcome `Partial`, the
+/// stand-in marking open-ended answers too, never `Wrong` or `Unparsed`.
+fn needs_judge_score(query: String) -> Score {
+    Score {
+        value: 0.0,
+        outcome: crate::Outcome::Partial,
+        parsed: Some(json!(query)),
+        detail: Some(NO_FIXTURE_DETAIL.to_owned()),
+    }
+}
+
 /// SQL: Correct when the model's query returns the same result as the
 /// reference query on the fixture — as a multiset of rows, or as a sequence
 /// when the reference query has `ORDER BY`. Column names and column order
 /// are ignored; values compare as SQLite values (`1` = `1.0`). A rejected,
 /// failing, too slow or too large query is Wrong with the reason; no SQL at
 /// all is Unparsed. A fixture or reference query that fails is an item error.
+/// Without a fixture (an empty `fixture`, as in the official MedDBOps
+/// files) the query is read but not run: `Partial` 0 with the detail
+/// [`NO_FIXTURE_DETAIL`], and [`crate::needs_judge`] says so for the item.
 pub fn score_sql(
     reference: &str,
     fixture: &str,
@@ -230,6 +249,9 @@ pub fn score_sql(
     let Some(query) = extract_query(answer) else {
         return Ok(Score::unparsed("no SQL query found"));
     };
+    if fixture.trim().is_empty() {
+        return Ok(needs_judge_score(query));
+    }
     let bad = |m: String| ScoreError::BadReference(m);
     let mut conn = Connection::open_in_memory().map_err(|e| bad(e.to_string()))?;
     conn.execute_batch(fixture)

@@ -18,11 +18,25 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= JSON_REL_TOL * a.abs().max(b.abs()) || (a - b).abs() <= 1e-12
 }
 
-/// A scalar as a number: JSON numbers, and strings that are a whole number.
+/// Units a number may carry in a string and still be that number
+/// (`"7600.00元"`, `"37℃"`, `"¥230"`, `"120 mmHg"`).
+const UNITS: &[&str] = &["元", "℃", "°c", "%", "mmhg", "次/分", "kg", "cm", "mm"];
+
+/// A scalar as a number: JSON numbers, and strings that are a number,
+/// possibly with a currency sign or one of [`UNITS`].
 fn as_number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => normalize(s).parse::<f64>().ok().filter(|x| x.is_finite()),
+        Value::String(s) => {
+            let t = normalize(s);
+            let t = t.trim_start_matches(['¥', '￥']);
+            let t = UNITS
+                .iter()
+                .find_map(|u| t.strip_suffix(u))
+                .unwrap_or(t)
+                .trim();
+            t.parse::<f64>().ok().filter(|x| x.is_finite())
+        }
         _ => None,
     }
 }
@@ -93,16 +107,28 @@ pub fn values_match(want: &Value, got: &Value) -> bool {
     }
 }
 
-/// JSON fields: the first JSON object in the answer (code fences first,
-/// trailing commas tolerated); value = share of reference fields whose given
-/// value matches ([`values_match`]; `未知` must be answered `未知`). No object
-/// found is Unparsed.
+/// JSON fields: the fields read by [`crate::fields::read_fields`] (a JSON
+/// object, a list of objects with every element merged, `key: value`
+/// lines, fenced or not, or an explicit empty answer `[]` / `{}` / `无`);
+/// value = share of reference fields whose given value matches
+/// ([`values_match`]; `未知` must be answered `未知`). A reference with no
+/// fields is matched by an empty answer (Correct) and missed by any field
+/// (Wrong); an empty answer to a reference with fields is Wrong. Nothing
+/// readable is Unparsed.
 pub fn score_json_fields(want: &BTreeMap<String, Value>, answer: &str) -> Score {
-    let Some(Value::Object(got)) = extract::find_json(answer, JsonKind::Object) else {
-        return Score::unparsed("no JSON object found");
+    let Some(got) = crate::fields::read_fields(answer) else {
+        return Score::unparsed("no JSON object or key: value lines found");
     };
+    let parsed = Some(Value::Object(got.clone()));
     if want.is_empty() {
-        return Score::correct(Some(Value::Object(got)));
+        return if got.is_empty() {
+            Score::correct(parsed).with_detail("no fields expected, none given")
+        } else {
+            Score::wrong(parsed, format!("no fields expected, {} given", got.len()))
+        };
+    }
+    if got.is_empty() {
+        return Score::wrong(parsed, format!("fields 0/{}; empty answer", want.len()));
     }
     let missed: Vec<&str> = want
         .iter()
@@ -115,11 +141,7 @@ pub fn score_json_fields(want: &BTreeMap<String, Value>, answer: &str) -> Score 
         let shown: Vec<&str> = missed.iter().take(8).copied().collect();
         detail.push_str(&format!("; not matched: {}", shown.join(", ")));
     }
-    Score::graded(
-        hit as f64 / want.len() as f64,
-        Some(Value::Object(got)),
-        Some(detail),
-    )
+    Score::graded(hit as f64 / want.len() as f64, parsed, Some(detail))
 }
 
 /// Answers that mean "no tuples".

@@ -1,5 +1,7 @@
 //! Tool calls: name and argument match.
 
+mod prose;
+
 use crate::Score;
 use crate::extract::{self, JsonKind};
 use crate::structured::{get_field, values_match};
@@ -19,6 +21,29 @@ fn arguments(o: &Map<String, Value>) -> Value {
         }
         Some(v) => v.clone(),
     }
+}
+
+/// Keys that name the function in a call object.
+const NAME_KEYS: &[&str] = &[
+    "name",
+    "api",
+    "api_name",
+    "function",
+    "tool",
+    "tool_name",
+    "action",
+];
+
+/// The function name of a call object: an identifier-like string under one
+/// of [`NAME_KEYS`] (a patient's `"name": "张伟"` is not a function).
+fn call_name(o: &Map<String, Value>) -> Option<String> {
+    NAME_KEYS.iter().find_map(|k| {
+        let n = o.get(*k)?.as_str()?.trim();
+        let ident = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        ident.then(|| n.to_owned())
+    })
 }
 
 /// Collect calls from one JSON value; `explicit_empty` is set when the
@@ -43,9 +68,9 @@ fn collect(v: &Value, out: &mut Vec<ToolCall>, explicit_empty: &mut bool) {
                         arguments: arguments(f),
                     });
                 }
-            } else if let Some(name) = o.get("name").and_then(Value::as_str) {
+            } else if let Some(name) = call_name(o) {
                 out.push(ToolCall {
-                    name: name.trim().to_owned(),
+                    name,
                     arguments: arguments(o),
                 });
             }
@@ -54,16 +79,23 @@ fn collect(v: &Value, out: &mut Vec<ToolCall>, explicit_empty: &mut bool) {
     }
 }
 
-/// Read the calls in an answer: every JSON value in it (code fences first)
-/// that is a call `{name, arguments}`, a list of calls, an object holding
+/// Read the calls in an answer. First the structured ones: every JSON value
+/// (code fences first) that is a call `{name, arguments}` (the name may also
+/// be under `api`, `function`, `tool`), a list of calls, an object holding
 /// `tool_calls` (or `function_calls`, `calls`), or an OpenAI-style
 /// `{"type": "function", "function": {"name", "arguments": "<json text>"}}`.
-/// `Some(vec![])` for an explicit empty list; `None` when no call is found.
+/// When there are none, calls written in prose: an API name in a sentence,
+/// heading or step followed by a JSON block or `- key: value` lines of
+/// arguments (see the `prose` module). `Some(vec![])` for an explicit empty
+/// list; `None` when no call is found.
 pub fn parse_calls(answer: &str) -> Option<Vec<ToolCall>> {
     let mut out = Vec::new();
     let mut empty = false;
     for v in extract::find_all_json(answer, JsonKind::Any) {
         collect(&v, &mut out, &mut empty);
+    }
+    if out.is_empty() {
+        out = prose::prose_calls(answer);
     }
     (!out.is_empty() || empty).then_some(out)
 }
@@ -138,9 +170,36 @@ fn unordered_matches(want: &[ToolCall], got: &[ToolCall]) -> usize {
 /// matched calls must keep the expected order (longest common subsequence),
 /// otherwise any one-to-one matching counts. No call found is Unparsed.
 pub fn score_tool_calls(want: &[ToolCall], ordered: bool, answer: &str) -> Score {
-    let Some(got) = parse_calls(answer) else {
+    score_tool_calls_in(&[], want, ordered, answer)
+}
+
+/// The name of the only tool a format lists (`{"name": …}` or OpenAI's
+/// `{"function": {"name": …}}`), if it lists exactly one.
+fn only_tool(tools: &[Value]) -> Option<String> {
+    let [tool] = tools else { return None };
+    let name = tool
+        .get("name")
+        .or_else(|| tool.get("function").and_then(|f| f.get("name")))?;
+    name.as_str().map(|n| n.trim().to_owned())
+}
+
+/// [`score_tool_calls`] for a format that lists its `tools`: when it lists
+/// exactly one, a call whose arguments were read but whose name the answer
+/// never wrote (`API 调用参数如下：{…}`) is a call of that tool.
+pub fn score_tool_calls_in(
+    tools: &[Value],
+    want: &[ToolCall],
+    ordered: bool,
+    answer: &str,
+) -> Score {
+    let Some(mut got) = parse_calls(answer) else {
         return Score::unparsed("no tool call found");
     };
+    if let Some(only) = only_tool(tools) {
+        for c in got.iter_mut().filter(|c| c.name.is_empty()) {
+            c.name = only.clone();
+        }
+    }
     let parsed = Some(json!(got));
     let denom = want.len().max(got.len());
     if denom == 0 {

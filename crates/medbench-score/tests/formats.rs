@@ -188,7 +188,66 @@ fn json_fields_are_matched_one_by_one() {
     let close = r#"{"主诉": "x", "体温(℃)": "36", "总费用": 3805.000001, "过敏史": "无"}"#;
     expect(&score(&f, &r, close), Outcome::Partial, 0.25);
     expect(&score(&f, &r, "{}"), Outcome::Wrong, 0.0);
-    expect(&score(&f, &r, "主诉：腰背部不适"), Outcome::Unparsed, 0.0);
+    // A `key：value` line is read (issue 15): this one is read, and wrong.
+    expect(&score(&f, &r, "主诉：腰背部不适"), Outcome::Wrong, 0.0);
+    expect(&score(&f, &r, "无法提取。"), Outcome::Unparsed, 0.0);
+}
+
+#[test]
+fn json_fields_in_the_shapes_models_write() {
+    let f = Format::JsonFields {
+        fields: vec!["主诉".into(), "体温(℃)".into(), "总费用".into()],
+    };
+    let r = Reference::JsonFields {
+        fields: fields(&[
+            ("主诉", json!("头痛3天")),
+            ("体温(℃)", json!("37")),
+            ("总费用", json!(7600)),
+        ]),
+    };
+    let lines = "主诉: 头痛3天\n体温(℃): 37\n总费用：7600.00元";
+    expect(&score(&f, &r, lines), Outcome::Correct, 1.0);
+    let fenced = "提取结果如下：\n```\n主诉：头痛3天\n体温（℃）：37.0\n总费用：¥7600\n```";
+    expect(&score(&f, &r, fenced), Outcome::Correct, 1.0);
+    // An empty answer to a reference with fields is read, and wrong.
+    let s = score(&f, &r, "[]");
+    expect(&s, Outcome::Wrong, 0.0);
+    assert_eq!(s.parsed, Some(json!({})));
+}
+
+#[test]
+fn report_qc_lists_are_read_whole_and_empty_means_no_defects() {
+    let f = Format::JsonFields { fields: vec![] };
+    // The reference as `read_fields` reads `[{"错误类型": …, "修改建议": …}, …]`:
+    // every element, keyed by error type.
+    let r = Reference::JsonFields {
+        fields: fields(&[
+            ("单位错误", json!("8×5m改为8×5mm")),
+            ("错别字", json!("密度度改为密度")),
+        ]),
+    };
+    let both = r#"```json
+[{"错误类型": "错别字", "修改建议": "密度度改为密度"},
+ {"错误类型": "单位错误", "修改建议": "8×5m改为8×5mm"}]
+```"#;
+    expect(&score(&f, &r, both), Outcome::Correct, 1.0);
+    // The object form the other prompt variant asks for reads the same.
+    let keyed = r#"{"错别字": "密度度改为密度", "单位错误": "8×5m改为8×5mm"}"#;
+    expect(&score(&f, &r, keyed), Outcome::Correct, 1.0);
+    // One of the two defects: half.
+    let one = r#"[{"错误类型": "单位错误", "修改建议": "8×5m改为8×5mm"}]"#;
+    expect(&score(&f, &r, one), Outcome::Partial, 0.5);
+    expect(&score(&f, &r, "[]"), Outcome::Wrong, 0.0);
+    // No defects expected.
+    let none = Reference::JsonFields {
+        fields: BTreeMap::new(),
+    };
+    for a in ["[]", "```json\n[]\n```", "无", "无问题", "没有"] {
+        expect(&score(&f, &none, a), Outcome::Correct, 1.0);
+    }
+    let s = score(&f, &none, one);
+    expect(&s, Outcome::Wrong, 0.0);
+    assert!(s.detail.unwrap().contains("no fields expected"));
 }
 
 #[test]
@@ -405,4 +464,31 @@ fn open_ended_uses_rouge_as_stand_in() {
     let s = score(&Format::Dialogue {}, &rubric_only, "回答");
     expect(&s, Outcome::Unparsed, 0.0);
     assert_eq!(s.detail.as_deref(), Some("needs a judge"));
+}
+
+#[test]
+fn tool_calls_named_in_prose_are_scored() {
+    let f = Format::ToolCalls { tools: vec![] };
+    let r = Reference::ToolCalls {
+        calls: vec![ToolCall {
+            name: "GetLabResults".into(),
+            arguments: json!({"patient_id": "P7"}),
+        }],
+        ordered: true,
+    };
+    let prose =
+        "**API**: GetLabResults\n\n```json\n{\"patient_id\": \"P7\", \"panel\": \"CBC\"}\n```";
+    expect(&score(&f, &r, prose), Outcome::Correct, 1.0);
+    // The name is never written: read, and wrong unless the format lists one tool.
+    let unnamed = "API 调用参数如下：\n```json\n{\"patient_id\": \"P7\"}\n```";
+    expect(&score(&f, &r, unnamed), Outcome::Wrong, 0.0);
+    let one = Format::ToolCalls {
+        tools: vec![json!({"name": "GetLabResults", "parameters": {}})],
+    };
+    expect(&score(&one, &r, unnamed), Outcome::Correct, 1.0);
+    // A patient's name is not a function name: these are arguments of an
+    // unnamed call.
+    let s = score(&f, &r, "{\"name\": \"张伟\", \"patient_id\": \"P7\"}");
+    assert_eq!(s.outcome, Outcome::Wrong, "{s:?}");
+    assert_eq!(s.parsed.unwrap()[0]["name"], json!(""));
 }

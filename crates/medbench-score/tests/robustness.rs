@@ -158,15 +158,41 @@ const HOSTILE: &[&str] = &[
     "'unterminated",
     "\\boxed{",
     "é\u{301}答案\u{200b}：A",
+    "“",
+    "\"",
+    "“答：<E>",
+    "「<A>",
+    "选",
+    "输出",
+    "<|",
+    "<|im_end|>",
+    "f(",
+    "f(a=",
+    "f(a=1",
+    "- a: [",
+    "参数：\n- a: [\n- b: {",
+    "主诉:",
+    ":",
+    "POST /",
+    "API 1: ",
+    "{ a: 1, // x",
+    "[{}, {}]",
+    "[{\"a\": 1}, {\"a\": 2}, 3]",
 ];
 
 #[test]
 fn hostile_answers_never_panic_and_stay_in_range() {
     let long_brackets = "{".repeat(20_000);
     let long_text = "答案是什么？".repeat(5_000);
+    let long_calls = "f(".repeat(10_000);
+    let long_quotes = "“答：<E>".repeat(3_000);
+    let long_trace = "所以我选A，但还需要再想想。".repeat(2_000);
     let mut answers: Vec<&str> = HOSTILE.to_vec();
     answers.push(&long_brackets);
     answers.push(&long_text);
+    answers.push(&long_calls);
+    answers.push(&long_quotes);
+    answers.push(&long_trace);
     for (format, reference) in cases() {
         for a in &answers {
             let s = score(&format, &reference, a);

@@ -151,3 +151,52 @@ fn no_sql_is_unparsed_and_a_broken_reference_is_an_item_error() {
         .is_err()
     );
 }
+
+#[test]
+fn without_a_fixture_the_query_is_read_and_left_to_a_judge() {
+    let f = Format::Sql {
+        schema: "CREATE TABLE fee_detail (...)".into(),
+    };
+    let r = Reference::Sql {
+        query: UNORDERED.into(),
+        fixture: "  \n".into(),
+    };
+    assert!(medbench_score::needs_judge(&f, &r));
+    let s = score(
+        &f,
+        &r,
+        "查询如下：\n```sql\nSELECT item_name FROM fee_detail;\n```",
+    );
+    assert_eq!((s.outcome, s.value), (Outcome::Partial, 0.0), "{s:?}");
+    assert_eq!(
+        s.detail.as_deref(),
+        Some("needs judge: no fixture database")
+    );
+    assert_eq!(
+        s.parsed,
+        Some(serde_json::json!("SELECT item_name FROM fee_detail;"))
+    );
+    // No query at all is still unparsed.
+    assert_eq!(score(&f, &r, "我不知道").outcome, Outcome::Unparsed);
+    // With a fixture the rule scores it, and no judge is needed.
+    let with = Reference::Sql {
+        query: UNORDERED.into(),
+        fixture: FIXTURE.into(),
+    };
+    assert!(!medbench_score::needs_judge(&f, &with));
+}
+
+#[test]
+fn open_ended_kinds_need_a_judge_and_objective_ones_do_not() {
+    use medbench_core::OpenReference;
+    let open = Reference::Open(OpenReference::default());
+    assert!(medbench_score::needs_judge(&Format::OpenEnded {}, &open));
+    assert!(medbench_score::needs_judge(&Format::Dialogue {}, &open));
+    let choice = Reference::Choice {
+        answer: vec!["A".into()],
+    };
+    assert!(!medbench_score::needs_judge(
+        &Format::SingleChoice { options: vec![] },
+        &choice
+    ));
+}
