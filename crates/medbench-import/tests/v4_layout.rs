@@ -380,3 +380,45 @@ fn copies_group_across_the_file_and_a_copy_with_other_options_is_refused() {
     let kept = fresh.source_layout(&all_ids(&fresh)).unwrap();
     assert_eq!(kept[0].1[1].item_id, "");
 }
+
+#[test]
+fn two_files_with_one_place_in_one_import_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = "## 问题\n题：\nA. 甲\nB. 乙\n";
+    let a = write(
+        dir.path(),
+        "a/MedSafety.jsonl",
+        (v4_row(1, "MedSafety_V4", q, "") + "\n").as_bytes(),
+    );
+    let b = write(
+        dir.path(),
+        "b/MedSafety.jsonl",
+        (v4_row(2, "MedSafety_V4", q, "") + "\n").as_bytes(),
+    );
+    // Both are `MedSafety.jsonl` relative to the folder given: an export could not tell them apart.
+    let r = run(
+        &mut bank(),
+        &[a.parent().unwrap(), b.parent().unwrap()],
+        None,
+        false,
+    );
+    assert!(!r.committed);
+    assert_eq!(r.rejects.len(), 1, "{:?}", r.rejects);
+    assert!(r.rejects[0].file.ends_with("b/MedSafety.jsonl"));
+    assert!(
+        r.rejects[0].message.contains("same place"),
+        "{}",
+        r.rejects[0]
+    );
+    // Given as their common folder, they are `a/MedSafety.jsonl` and `b/MedSafety.jsonl`.
+    let mut kept = bank();
+    let r = run(&mut kept, &[dir.path()], None, false);
+    assert!(r.committed, "{:?}", r.rejects);
+    let paths: Vec<_> = kept
+        .source_layout(&all_ids(&kept))
+        .unwrap()
+        .into_iter()
+        .map(|(f, _)| f.path)
+        .collect();
+    assert_eq!(paths, ["a/MedSafety.jsonl", "b/MedSafety.jsonl"]);
+}
