@@ -19,9 +19,10 @@ pub use reject::Reject;
 
 use formats::{MediaBlob, Unit};
 use medbench_core::{Catalog, Media, ReviewStatus, Taxonomy};
-use medbench_store::{Bank, ItemRow, PutOutcome, StoreError};
+use medbench_store::{Bank, ItemRow, PutOutcome, SourceFileRow, SourceRowRow, StoreError};
 use serde::Serialize;
 use source::{MediaRoot, SourceFile};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -105,6 +106,12 @@ enum Msg {
         missing: Vec<(usize, Media, String)>,
     },
     Rejected(Reject),
+    /// A data file's place and raw lines (medbench-v4 files), for the answer export.
+    Source {
+        display: String,
+        file: SourceFileRow,
+        rows: Vec<SourceRowRow>,
+    },
 }
 
 /// Progress so far, for a progress bar.
@@ -166,10 +173,44 @@ pub fn import(
         }
     };
     let mut result = Ok(());
+    // Places of source files kept in this import: two files in one place cannot both be kept.
+    let mut places: HashMap<(String, String), String> = HashMap::new();
     for batch in rx {
         for msg in batch {
             match msg {
                 Msg::File(f) => report.files.push(f),
+                Msg::Source {
+                    display,
+                    file,
+                    rows,
+                } => {
+                    let place = (file.container.clone(), file.path.clone());
+                    if let Some(first) = places.get(&place) {
+                        note_reject(
+                            &mut report,
+                            Reject::file(
+                                &display,
+                                format!(
+                                    "{first} in this import has the same place (`{}`); the answer export could not tell them apart, so import them separately",
+                                    if file.container.is_empty() {
+                                        file.path.clone()
+                                    } else {
+                                        format!("{}!{}", file.container, file.path)
+                                    }
+                                ),
+                            ),
+                        );
+                        if !skip_invalid {
+                            writing = false;
+                        }
+                        continue;
+                    }
+                    places.insert(place, display);
+                    if writing && let Err(e) = session.put_source_file(&file, &rows) {
+                        result = Err(e);
+                        writing = false;
+                    }
+                }
                 Msg::Rejected(r) => {
                     note_reject(&mut report, r);
                     if !skip_invalid {
@@ -298,6 +339,7 @@ fn produce(
     };
     let read_one = |src: SourceFile<'_>, batch: &mut Vec<Msg>| {
         let display = src.display.clone();
+        let origin = src.origin.clone();
         let (head, src) = formats::peek(src);
         let fmt = match format {
             Some(f) => f,
@@ -325,6 +367,18 @@ fn produce(
             }
             flush(batch, false);
         });
+        if let Some(kept) = origin.kept.borrow_mut().take() {
+            batch.push(Msg::Source {
+                display: display.clone(),
+                file: SourceFileRow {
+                    container: origin.container,
+                    path: origin.path,
+                    eol: kept.eol,
+                    final_eol: kept.final_eol,
+                },
+                rows: kept.rows,
+            });
+        }
         batch.push(Msg::File(FileReport {
             file: display,
             format: fmt.to_string(),
@@ -346,6 +400,7 @@ fn produce(
                     name: name.to_owned(),
                     reader: Box::new(text.as_bytes()),
                     media: MediaRoot::Embedded(media),
+                    origin: source::Origin::new("", name),
                 },
                 &mut shared.borrow_mut(),
             ),

@@ -102,6 +102,100 @@ impl<R: Read> Iterator for Lines<R> {
     }
 }
 
+/// One physical line of a whole file read by [`raw_lines`].
+pub struct RawLine {
+    /// The line as it is kept for writing the file back: without its terminator, except
+    /// that a file mixing `\n` and `\r\n` keeps the `\r` (see [`RawText::eol`]); the
+    /// first line keeps a byte-order mark.
+    pub raw: String,
+    /// The line to parse (no mark, no trailing `\r`), or `None` when it is blank.
+    pub line: Option<Line>,
+}
+
+/// A whole file split into its physical lines, with how they end.
+pub struct RawText {
+    /// `"\r\n"` when every terminated line ends so, else `"\n"`.
+    pub eol: &'static str,
+    /// Whether the last line ends with a terminator.
+    pub final_eol: bool,
+    /// Every line in order (line `i + 1`); a line that is not UTF-8 is a reject.
+    pub lines: Vec<Result<RawLine, Reject>>,
+}
+
+/// Split a whole file into lines, keeping each line's exact text; the checks are those
+/// of [`Lines`] (a UTF-16 file is one reject).
+pub fn raw_lines(bytes: &[u8], file: &str) -> Result<RawText, Reject> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Reject::file(
+            file,
+            "the file is UTF-16; save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)",
+        ));
+    }
+    let final_eol = bytes.ends_with(b"\n");
+    let mut pieces: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if final_eol || bytes.is_empty() {
+        // The empty piece after the last terminator is not a line.
+        pieces.pop();
+    }
+    let terminated = if final_eol {
+        pieces.len()
+    } else {
+        pieces.len().saturating_sub(1)
+    };
+    let crlf = pieces[..terminated]
+        .iter()
+        .filter(|p| p.ends_with(b"\r"))
+        .count();
+    let eol = if terminated > 0 && crlf == terminated {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let last = pieces.len();
+    let lines = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let number = i + 1;
+            let raw_bytes = if eol == "\r\n" && i < terminated {
+                &piece[..piece.len() - 1]
+            } else {
+                piece
+            };
+            let raw = std::str::from_utf8(raw_bytes).map_err(|e| {
+                Reject::at(
+                    file,
+                    number,
+                    None,
+                    format!(
+                        "not valid UTF-8 at byte {} of the line; {ENCODING_HINT}",
+                        e.valid_up_to()
+                    ),
+                )
+            })?;
+            let mut text = raw;
+            if number == 1 {
+                text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            }
+            let text = text.trim_end_matches('\r');
+            let line = (!text.bytes().all(|b| b.is_ascii_whitespace())).then(|| Line {
+                number,
+                text: text.to_owned(),
+                unterminated: number == last && !final_eol,
+            });
+            Ok(RawLine {
+                raw: raw.to_owned(),
+                line,
+            })
+        })
+        .collect();
+    Ok(RawText {
+        eol,
+        final_eol,
+        lines,
+    })
+}
+
 /// Describe a JSON syntax error on a line, noticing the truncated last record.
 pub fn json_syntax_message(err: &serde_json::Error, line: &Line) -> String {
     if err.is_eof() {
@@ -137,6 +231,54 @@ mod tests {
         let e = got[1].as_ref().err().unwrap();
         assert_eq!(e.line, Some(2));
         assert!(e.message.contains("GB18030"), "{}", e.message);
+    }
+
+    fn rebuild(t: &RawText) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, l) in t.lines.iter().enumerate() {
+            out.extend_from_slice(l.as_ref().unwrap().raw.as_bytes());
+            if i + 1 < t.lines.len() || t.final_eol {
+                out.extend_from_slice(t.eol.as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn raw_lines_give_the_file_back_byte_for_byte() {
+        for data in [
+            &b"\xEF\xBB\xBF{\"a\":1}\r\n\r\n{\"b\":2}\r\n"[..],
+            b"{\"a\":1}\n\n  \n{\"b\":2}",
+            b"{\"a\":1}\r\n{\"b\":2}\n{\"c\":3}\r\n",
+            b"",
+            b"\n",
+            b"x\r",
+        ] {
+            let t = raw_lines(data, "f").unwrap();
+            assert_eq!(rebuild(&t), data, "{:?}", String::from_utf8_lossy(data));
+        }
+        let t = raw_lines(b"\xEF\xBB\xBF{\"a\":1}\r\n\r\n{\"b\":2}", "f").unwrap();
+        assert_eq!(t.eol, "\r\n");
+        assert!(!t.final_eol);
+        let first = t.lines[0].as_ref().unwrap();
+        assert_eq!(first.raw, "\u{feff}{\"a\":1}");
+        assert_eq!(first.line.as_ref().unwrap().text, "{\"a\":1}");
+        assert!(t.lines[1].as_ref().unwrap().line.is_none(), "blank");
+        let third = t.lines[2].as_ref().unwrap().line.as_ref().unwrap();
+        assert_eq!((third.number, third.unterminated), (3, true));
+        // Mixed terminators: `\n`, and the `\r\n` line keeps its `\r`.
+        let t = raw_lines(b"a\r\nb\n", "f").unwrap();
+        assert_eq!(t.eol, "\n");
+        assert_eq!(t.lines[0].as_ref().unwrap().raw, "a\r");
+        assert_eq!(
+            t.lines[0].as_ref().unwrap().line.as_ref().unwrap().text,
+            "a"
+        );
+        // A GBK line is a reject for that line only.
+        let t = raw_lines(b"{}\n{\"q\":\"\xC4\xE3\"}\n", "f.jsonl").unwrap();
+        assert!(t.lines[0].is_ok());
+        assert_eq!(t.lines[1].as_ref().err().unwrap().line, Some(2));
+        assert!(raw_lines(b"\xFF\xFE{\x00", "f").is_err());
     }
 
     #[test]

@@ -24,22 +24,69 @@ pub enum MediaRoot {
 }
 
 impl MediaRoot {
+    /// Read a media file the way the official MedBench v4 downloads place them: beside
+    /// the data file (`<folder>/<rel>`), or else in an `images` folder next to the data
+    /// file's folder (`<folder>/../images/<rel>`, the multimodal download's
+    /// `MedBench_VLM/images/` beside `MedBench_VLM/MedBench_VLM_QA/`). The error names
+    /// every place looked at.
+    pub fn read_official(&mut self, rel: &str) -> Result<Vec<u8>, String> {
+        check_relative(rel)?;
+        match self {
+            MediaRoot::Dir(dir) => {
+                let first = dir.join(rel);
+                let second = dir.join("..").join("images").join(rel);
+                match std::fs::read(&first) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    other => {
+                        return other.map_err(|e| format!("cannot read {}: {e}", first.display()));
+                    }
+                }
+                std::fs::read(&second).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!(
+                            "`{rel}` is not there: looked for {} and {}",
+                            first.display(),
+                            second.display()
+                        )
+                    } else {
+                        format!("cannot read {}: {e}", second.display())
+                    }
+                })
+            }
+            MediaRoot::Embedded(_) => self.read(rel),
+            MediaRoot::Zip {
+                archive,
+                prefix,
+                zip_display,
+            } => {
+                let first = format!("{prefix}{rel}");
+                // `images/` in the folder above the data file's folder, inside the zip.
+                let second = (!prefix.is_empty()).then(|| {
+                    let above = prefix
+                        .trim_end_matches('/')
+                        .rsplit_once('/')
+                        .map(|(d, _)| format!("{d}/"))
+                        .unwrap_or_default();
+                    format!("{above}images/{rel}")
+                });
+                let name = match second {
+                    _ if archive.index_for_name(&first).is_some() => first,
+                    Some(s) if archive.index_for_name(&s).is_some() => s,
+                    Some(s) => {
+                        return Err(format!("{zip_display} has no entry `{first}` nor `{s}`"));
+                    }
+                    None => return Err(format!("{zip_display} has no entry `{first}`")),
+                };
+                read_entry(archive, &name, zip_display)
+            }
+        }
+    }
+
     /// Read a media file named relative to the data file. Returns the bytes,
     /// or a message saying where it was looked for.
     pub fn read(&mut self, rel: &str) -> Result<Vec<u8>, String> {
+        check_relative(rel)?;
         let rel_path = Path::new(rel);
-        if rel_path.is_absolute()
-            || rel_path.components().any(|c| {
-                matches!(
-                    c,
-                    Component::ParentDir | Component::Prefix(_) | Component::RootDir
-                )
-            })
-        {
-            return Err(format!(
-                "`{rel}` must be a relative path inside the import, without `..`"
-            ));
-        }
         match self {
             MediaRoot::Dir(dir) => {
                 let p = dir.join(rel_path);
@@ -54,15 +101,77 @@ impl MediaRoot {
                 zip_display,
             } => {
                 let name = format!("{prefix}{rel}");
-                let mut entry = archive
-                    .by_name(&name)
-                    .map_err(|_| format!("{zip_display} has no entry `{name}`"))?;
-                let mut bytes = Vec::with_capacity(entry.size() as usize);
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| format!("cannot read `{name}` from {zip_display}: {e}"))?;
-                Ok(bytes)
+                if archive.index_for_name(&name).is_none() {
+                    return Err(format!("{zip_display} has no entry `{name}`"));
+                }
+                read_entry(archive, &name, zip_display)
             }
+        }
+    }
+}
+
+/// Refuse absolute paths and `..` in a media path a record names.
+fn check_relative(rel: &str) -> Result<(), String> {
+    let rel_path = Path::new(rel);
+    if rel_path.is_absolute()
+        || rel_path.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::Prefix(_) | Component::RootDir
+            )
+        })
+    {
+        return Err(format!(
+            "`{rel}` must be a relative path inside the import, without `..`"
+        ));
+    }
+    Ok(())
+}
+
+fn read_entry(
+    archive: &mut ZipArchive<File>,
+    name: &str,
+    zip_display: &str,
+) -> Result<Vec<u8>, String> {
+    let mut entry = archive
+        .by_name(name)
+        .map_err(|e| format!("cannot read `{name}` from {zip_display}: {e}"))?;
+    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{name}` from {zip_display}: {e}"))?;
+    Ok(bytes)
+}
+
+/// The raw lines of a data file as its reader kept them (see [`Origin::kept`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// `"\n"` or `"\r\n"` (see [`medbench_store::SourceFileRow::eol`]).
+    pub eol: String,
+    pub final_eol: bool,
+    /// Every physical line, in order.
+    pub rows: Vec<medbench_store::SourceRowRow>,
+}
+
+/// Where a data file is, for the answer export, and where its reader leaves the raw
+/// lines it kept. Only the medbench-v4 reader keeps lines.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The zip's file name, or `""` when the file is not in a zip.
+    pub container: String,
+    /// The entry path inside the zip; else the path relative to the directory given to
+    /// the import (`/`-separated), or the file name when a single file was given.
+    pub path: String,
+    /// Filled by a reader that keeps raw lines; the import stores them with the file.
+    pub kept: std::rc::Rc<std::cell::RefCell<Option<KeptFile>>>,
+}
+
+impl Origin {
+    pub fn new(container: impl Into<String>, path: impl Into<String>) -> Origin {
+        Origin {
+            container: container.into(),
+            path: path.into(),
+            kept: Default::default(),
         }
     }
 }
@@ -75,6 +184,7 @@ pub struct SourceFile<'a> {
     pub name: String,
     pub reader: Box<dyn Read + 'a>,
     pub media: MediaRoot,
+    pub origin: Origin,
 }
 
 impl SourceFile<'_> {
@@ -103,6 +213,17 @@ fn extension(p: &Path) -> String {
 /// Call `f` for every data file under `path` (a file, a directory or a zip),
 /// in a stable order. Problems opening things are passed to `reject`.
 pub fn visit(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn FnMut(Reject)) {
+    visit_under(path, None, f, reject)
+}
+
+/// [`visit`], with `root` the directory the import was given (paths in [`Origin`] are
+/// relative to it).
+fn visit_under(
+    path: &Path,
+    root: Option<&Path>,
+    f: &mut dyn FnMut(SourceFile<'_>),
+    reject: &mut dyn FnMut(Reject),
+) {
     let display = path.display().to_string();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -119,10 +240,11 @@ pub fn visit(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn Fn
             }
         };
         entries.sort();
+        let root = root.unwrap_or(path);
         for p in entries {
             let ext = extension(&p);
             if ext == "zip" || DATA_EXTENSIONS.contains(&ext.as_str()) {
-                visit(&p, f, reject);
+                visit_under(&p, Some(root), f, reject);
             }
         }
         return;
@@ -130,16 +252,25 @@ pub fn visit(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn Fn
     if extension(path) == "zip" {
         return visit_zip(path, f, reject);
     }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = match root.and_then(|r| path.strip_prefix(r).ok()) {
+        Some(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => name.clone(),
+    };
     match File::open(path) {
         Ok(file) => f(SourceFile {
             display,
-            name: path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("")
-                .to_owned(),
+            name,
             reader: Box::new(file),
             media: MediaRoot::Dir(path.parent().map(Path::to_path_buf).unwrap_or_default()),
+            origin: Origin::new("", rel),
         }),
         Err(e) => reject(Reject::file(&display, format!("cannot open: {e}"))),
     }
@@ -166,6 +297,10 @@ fn open_zip(path: &Path) -> Result<ZipArchive<File>, String> {
 
 fn visit_zip(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn FnMut(Reject)) {
     let display = path.display().to_string();
+    let container = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut archive = match open_zip(path) {
         Ok(a) => a,
         Err(m) => return reject(Reject::file(&display, m)),
@@ -212,6 +347,7 @@ fn visit_zip(path: &Path, f: &mut dyn FnMut(SourceFile<'_>), reject: &mut dyn Fn
                 prefix,
                 zip_display: display.clone(),
             },
+            origin: Origin::new(container.clone(), name.clone()),
         });
     }
 }

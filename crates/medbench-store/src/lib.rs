@@ -14,6 +14,7 @@ mod platform;
 mod rounds;
 mod row;
 mod runs;
+mod sources;
 mod sqlite;
 mod stats;
 
@@ -24,6 +25,7 @@ pub use row::{ItemRow, RowError};
 pub use runs::{
     CachedAnswer, ResponseRow, RunItemRow, RunRow, RunUsage, ScoreRow, StoredAnswer, instance_key,
 };
+pub use sources::{SourceFileRow, SourceRowRow};
 pub use sqlite::SqliteBank;
 pub use stats::{BankStats, Count};
 
@@ -121,6 +123,10 @@ pub trait ImportSession {
     fn put_media(&mut self, sha256: &str, media_type: &str, bytes: &[u8]) -> Result<()>;
     /// True if the media store already holds this blob.
     fn has_media(&mut self, sha256: &str) -> Result<bool>;
+    /// Keep where a data file came from and every raw line of it (with the item and
+    /// variant each line became), replacing what an earlier import kept for the same
+    /// `(file.container, file.path)`. Part of the import's transaction.
+    fn put_source_file(&mut self, file: &SourceFileRow, rows: &[SourceRowRow]) -> Result<()>;
     /// Make everything written visible and durable.
     fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -63,6 +63,8 @@ const MIGRATIONS: &[&str] = &[
     crate::judging::MIGRATION,
     // 5: the platform server: users, hashed tokens, run owners, the job queue.
     crate::platform::MIGRATION,
+    // 6: the source files of medbench-v4 imports and their raw lines (answer export).
+    crate::sources::MIGRATION,
 ];
 
 /// An item bank in one SQLite file (or in memory with `:memory:`).
@@ -446,6 +448,14 @@ impl ImportSession for SqliteImport<'_> {
             .tx
             .prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?
             .exists([sha256])?)
+    }
+
+    fn put_source_file(
+        &mut self,
+        file: &crate::SourceFileRow,
+        rows: &[crate::SourceRowRow],
+    ) -> Result<()> {
+        crate::sources::put(self.tx, self.import_id, file, rows)
     }
 
     fn commit(self: Box<Self>) -> Result<()> {

@@ -74,12 +74,13 @@ pub fn finish(mut item: Item, line: usize, file: &str, ctx: &Context) -> Result<
     }
 }
 
-/// Read a media file named by a record and describe it.
-pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
+/// Read a media file named by an official MedBench v4 record: beside the data file, or
+/// in the download's `images` folder (see [`MediaRoot::read_official`]).
+pub fn load_official_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
     let media_type = media_type_for(rel).ok_or_else(|| {
         format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)")
     })?;
-    let bytes = root.read(rel)?;
+    let bytes = root.read_official(rel)?;
     Ok(MediaBlob {
         media: Media {
             name: rel.to_owned(),
@@ -91,12 +92,26 @@ pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> 
 }
 
 /// Find lettered options (`A. …`, `B、…`, `C：…`, `(D) …`) in a question text.
-/// Takes the last run that starts at `A` and goes on in order, so worked
-/// examples earlier in a prompt are skipped.
+///
+/// Options are found in order: after `A`, the next `B` marker, then `C`, and so on.
+/// A marker is the letter (ASCII or full-width) followed by `.`, `．`, `、`, `:`, `：`,
+/// `)` or `）`, or wrapped in brackets (`(B)`). Options may run together on one line
+/// (`A.甲B.乙C.丙`, also after a CJK character); a letter glued to a preceding ASCII
+/// letter or digit (`维生素CB.亚硫酸氢钠`: the `B`, not the `C`) counts only when
+/// followed by `.`, `．` or `、`, and never starts the list. Takes the last run that
+/// starts at `A`, so worked examples earlier in a prompt are skipped.
 pub fn parse_options(text: &str) -> Option<Vec<Choice>> {
+    struct Marker {
+        letter: char,
+        /// Where the marker starts (the bracket of `(B)`), which ends the option before.
+        start: usize,
+        /// Where the option's text starts.
+        text_start: usize,
+        /// Right after an ASCII letter or digit.
+        glued: bool,
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    // (letter, start of marker, start of option text)
-    let mut markers: Vec<(char, usize, usize)> = Vec::new();
+    let mut markers: Vec<Marker> = Vec::new();
     for (k, &(pos, c)) in chars.iter().enumerate() {
         let letter = match c {
             'A'..='Z' => c,
@@ -105,32 +120,32 @@ pub fn parse_options(text: &str) -> Option<Vec<Choice>> {
         };
         let prev = if k == 0 { None } else { Some(chars[k - 1].1) };
         let next = chars.get(k + 1).map(|x| x.1);
-        let prev_ok = match prev {
-            None => true,
-            Some(p) => !p.is_ascii_alphanumeric() && p != '_',
-        };
+        let glued = prev.is_some_and(|p| p.is_ascii_alphanumeric() || p == '_');
         let (open_paren, after) = match (prev, next) {
             (Some('(' | '（'), Some(')' | '）')) => (true, k + 2),
-            (_, Some('.' | '．' | '、' | ':' | '：' | ')' | '）')) => (false, k + 2),
+            (_, Some('.' | '．' | '、')) => (false, k + 2),
+            (_, Some(':' | '：' | ')' | '）')) if !glued => (false, k + 2),
             _ => continue,
         };
-        if !prev_ok && !open_paren {
-            continue;
-        }
         let start = if open_paren { chars[k - 1].0 } else { pos };
         let text_start = chars.get(after).map(|x| x.0).unwrap_or(text.len());
-        markers.push((letter, start, text_start));
+        markers.push(Marker {
+            letter,
+            start,
+            text_start,
+            glued,
+        });
     }
-    // Walk back from the last `A` and take the longest consecutive run.
+    // Walk back from the last `A` and take the run of B, C, … found in order after it.
     for a in (0..markers.len()).rev() {
-        if markers[a].0 != 'A' {
+        if markers[a].letter != 'A' || markers[a].glued {
             continue;
         }
-        let mut run = vec![markers[a]];
+        let mut run = vec![&markers[a]];
         for m in &markers[a + 1..] {
             let want = (b'A' + run.len() as u8) as char;
-            if m.0 == want {
-                run.push(*m);
+            if m.letter == want {
+                run.push(m);
             }
         }
         if run.len() < 2 {
@@ -138,20 +153,38 @@ pub fn parse_options(text: &str) -> Option<Vec<Choice>> {
         }
         let mut out = Vec::new();
         for (i, m) in run.iter().enumerate() {
-            let end = run.get(i + 1).map(|n| n.1).unwrap_or(text.len());
-            let mut t = text[m.2..end].trim();
+            let end = run.get(i + 1).map(|n| n.start).unwrap_or(text.len());
+            let mut t = text[m.text_start..end].trim();
             if i + 1 == run.len() {
                 // The last option ends at its line.
                 t = t.lines().next().unwrap_or("").trim();
             }
             out.push(Choice {
-                label: m.0.to_string(),
+                label: m.letter.to_string(),
                 text: t.to_owned(),
             });
         }
         return Some(out);
     }
     None
+}
+
+/// Parse one JSONL line as `T`; a syntax error or a record of the wrong shape becomes a
+/// reject naming the line and field.
+pub fn parse_line<T: serde::de::DeserializeOwned>(display: &str, line: &Line) -> Result<T, Reject> {
+    // The plain parser is fast; the path-tracking one runs only to explain a failure.
+    serde_json::from_str::<T>(&line.text).map_err(|plain| {
+        let de = &mut serde_json::Deserializer::from_str(&line.text);
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Err(e) => json_reject(display, line, e),
+            Ok(_) => Reject::at(
+                display,
+                line.number,
+                None,
+                format!("invalid record: {plain}"),
+            ),
+        }
+    })
 }
 
 /// Read a JSONL source row by row as `T`. Encoding problems, JSON syntax errors and
@@ -171,22 +204,9 @@ pub fn json_lines<T: serde::de::DeserializeOwned>(
                 continue;
             }
         };
-        // The plain parser is fast; the path-tracking one runs only to explain a failure.
-        match serde_json::from_str::<T>(&line.text) {
+        match parse_line::<T>(display, &line) {
             Ok(row) => f(&line, row, sink),
-            Err(plain) => {
-                let de = &mut serde_json::Deserializer::from_str(&line.text);
-                let reject = match serde_path_to_error::deserialize::<_, T>(de) {
-                    Err(e) => json_reject(display, &line, e),
-                    Ok(_) => Reject::at(
-                        display,
-                        line.number,
-                        None,
-                        format!("invalid record: {plain}"),
-                    ),
-                };
-                sink(Err(reject));
-            }
+            Err(reject) => sink(Err(reject)),
         }
     }
 }
@@ -284,6 +304,43 @@ mod tests {
                 "半衰期短",
                 "主要经肝脏代谢",
                 "蛋白结合率高"
+            ]
+        );
+    }
+
+    #[test]
+    fn options_run_together_after_letters_and_digits_are_found_in_order() {
+        // `C` ends an option's text and `B.` starts the next: split between them.
+        let got = labels("常用的是()\nA.维生素CB.亚硫酸氢钠C.碳酸氢钠D.硫代硫酸钠E.焦亚硫酸钠\n");
+        let texts: Vec<_> = got.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "维生素C",
+                "亚硫酸氢钠",
+                "碳酸氢钠",
+                "硫代硫酸钠",
+                "焦亚硫酸钠"
+            ]
+        );
+        // Options ending in ASCII letters and digits.
+        let got = labels("正确的是()\nA.10mg,qdB.20mg,bidC.5%葡萄糖100mlD.生理盐水 50ml\n");
+        let texts: Vec<_> = got.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["10mg,qd", "20mg,bid", "5%葡萄糖100ml", "生理盐水 50ml"]
+        );
+        // Full-width letters and 、 run together too.
+        let got = labels("题目：Ａ、甲乙Ｂ、丙丁Ｃ、戊");
+        assert_eq!(got[1], ("B".into(), "丙丁".into()));
+        // A glued letter never starts the list, and needs `.`, `．` or `、`:
+        // `HbA.` is not option A, `IgB:` is not option B.
+        let got = labels("检查HbA.结果如下\nA.升高IgB:阳性\nB.降低");
+        assert_eq!(
+            got,
+            [
+                ("A".into(), "升高IgB:阳性".into()),
+                ("B".into(), "降低".into())
             ]
         );
     }

@@ -146,6 +146,7 @@ pub fn peek(src: SourceFile<'_>) -> (Vec<u8>, SourceFile<'_>) {
         name,
         mut reader,
         media,
+        origin,
     } = src;
     let mut head = Vec::with_capacity(PEEK);
     let _ = (&mut reader).take(PEEK as u64).read_to_end(&mut head);
@@ -157,6 +158,7 @@ pub fn peek(src: SourceFile<'_>) -> (Vec<u8>, SourceFile<'_>) {
             name,
             reader: chained,
             media,
+            origin,
         },
     )
 }
