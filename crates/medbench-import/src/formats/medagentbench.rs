@@ -3,9 +3,9 @@
 //! Tool specs come from `funcs_v1.json` beside the file when present.
 
 use super::common::{emit, task_name};
+use super::records::field_reject;
 use super::wholejson::{for_each_entry, typed};
 use super::{Context, Sink};
-use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::{Dimension, Format, Item, OpenReference, Provenance, Reference, Track};
 use serde::Deserialize;
@@ -46,18 +46,12 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         ..
     } = src;
     let tools = tools(&mut media);
-    let res = for_each_entry(&mut reader, &display, &mut |n, _, v| {
+    let res = for_each_entry(&mut reader, &display, &mut |at, v| {
         let t: Task = match typed(v) {
             Ok(t) => t,
-            Err((path, msg)) => {
-                return sink(Err(Reject::at(
-                    &display,
-                    n,
-                    Some(&format!("[{}].{path}", n - 1)),
-                    msg,
-                )));
-            }
+            Err((path, msg)) => return sink(Err(field_reject(&display, &at, &path, msg))),
         };
+        let n = at.line;
         let kind = t.id.split('_').next().unwrap_or("").to_owned();
         let mut tags = vec![format!("kind:{kind}")];
         tags.extend(t.eval_mrn.map(|m| format!("eval_mrn:{m}")));
