@@ -107,7 +107,8 @@ fn mmlu_and_cmmlu_files_of_one_subject_keep_their_own_rows() {
     let ctest = write(
         dir.path(),
         "cmmlu/test/anatomy.csv",
-        ",Question,A,B,C,D,Answer\n0,膈肌由哪条神经支配？,迷走神经,膈神经,肋间神经,副神经,B\n".as_bytes(),
+        ",Question,A,B,C,D,Answer\n0,膈肌由哪条神经支配？,迷走神经,膈神经,肋间神经,副神经,B\n"
+            .as_bytes(),
     );
     let mut b = bank();
     let r = run(&mut b, &[&dev, &test], None, false);

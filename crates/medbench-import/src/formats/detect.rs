@@ -180,7 +180,8 @@ pub fn detect(name: &str, head: &[u8]) -> Result<InputFormat, String> {
 }
 
 const TOOL_LIST: &str = "a list of function specs (such as MedAgentBench's funcs_v1.json), read as the tools of the task file beside it";
-const FHIR_RECORDING: &str = "recorded FHIR server responses (such as MedAgentBench's fhir_snapshot.jsonl), not items";
+const FHIR_RECORDING: &str =
+    "recorded FHIR server responses (such as MedAgentBench's fhir_snapshot.jsonl), not items";
 
 /// Tell a file's format from its name and first record, or recognise it as a companion file.
 pub fn classify(name: &str, head: &[u8]) -> Result<Detected, String> {
@@ -212,7 +213,8 @@ pub fn classify(name: &str, head: &[u8]) -> Result<Detected, String> {
             ))
         }
         "jsonl" | "json" => {
-            let first = first_record(head).map_err(|m| format!("cannot tell the format: {m}; {hint}"))?;
+            let first =
+                first_record(head).map_err(|m| format!("cannot tell the format: {m}; {hint}"))?;
             let (v, shape) = match &first {
                 First::Line(v) => (v, "record"),
                 First::Element(v) => (v, "array element"),
@@ -241,9 +243,13 @@ pub fn classify(name: &str, head: &[u8]) -> Result<Detected, String> {
                         Ok(Detected::Format(InputFormat::Native))
                     } else if is_fhir_recording(v) {
                         Ok(Detected::Companion(FHIR_RECORDING))
-                    } else if v.as_object().and_then(|m| m.values().next()).is_some_and(|e| {
-                        e.get("QUESTION").is_some() && e.get("final_decision").is_some()
-                    }) {
+                    } else if v
+                        .as_object()
+                        .and_then(|m| m.values().next())
+                        .is_some_and(|e| {
+                            e.get("QUESTION").is_some() && e.get("final_decision").is_some()
+                        })
+                    {
                         // PubMedQA written on one line.
                         Ok(Detected::Format(InputFormat::Pubmedqa))
                     } else {
@@ -304,9 +310,8 @@ fn is_function_spec(v: &Value) -> bool {
 fn is_fhir_recording(v: &Value) -> bool {
     v.get("url").is_some_and(Value::is_string)
         && v.get("status_code").is_some_and(Value::is_number)
-        && v.get("data").is_some_and(|d| {
-            d.get("resourceType").is_some_and(Value::is_string) || d.is_null()
-        })
+        && v.get("data")
+            .is_some_and(|d| d.get("resourceType").is_some_and(Value::is_string) || d.is_null())
 }
 
 #[cfg(test)]
@@ -353,7 +358,10 @@ mod tests {
         assert_eq!(fmt("five.json", pretty), Ok(InputFormat::Medmcqa));
         // MedMCQA's own dev.json is JSON Lines.
         assert_eq!(
-            fmt("dev.json", b"{\"question\":\"q\",\"opa\":\"a\",\"cop\":1}\n{\"question\":\"r\"}\n"),
+            fmt(
+                "dev.json",
+                b"{\"question\":\"q\",\"opa\":\"a\",\"cop\":1}\n{\"question\":\"r\"}\n"
+            ),
             Ok(InputFormat::Medmcqa)
         );
         assert_eq!(
@@ -364,18 +372,31 @@ mod tests {
             Ok(InputFormat::VqaRad)
         );
         assert_eq!(
-            fmt("p.json", b"{\n  \"123\": {\n    \"QUESTION\": \"q\", \"final_decision\": \"yes\"}\n}"),
+            fmt(
+                "p.json",
+                b"{\n  \"123\": {\n    \"QUESTION\": \"q\", \"final_decision\": \"yes\"}\n}"
+            ),
             Ok(InputFormat::Pubmedqa)
         );
-        assert!(fmt("e.json", b"[]").unwrap_err().contains("empty JSON array"));
+        assert!(
+            fmt("e.json", b"[]")
+                .unwrap_err()
+                .contains("empty JSON array")
+        );
     }
 
     #[test]
     fn companions_are_recognised_only_by_their_exact_shape() {
         let funcs = br#"[{"name": "GET {api_base}/Patient", "description": "d", "parameters": {"type": "object"}}]"#;
-        assert_eq!(classify("funcs_v1.json", funcs), Ok(Detected::Companion(TOOL_LIST)));
+        assert_eq!(
+            classify("funcs_v1.json", funcs),
+            Ok(Detected::Companion(TOOL_LIST))
+        );
         let fhir = br#"{"url": "http://x/fhir/Patient", "status_code": 200, "data": {"resourceType": "Bundle"}}"#;
-        assert_eq!(classify("fhir_snapshot.jsonl", fhir), Ok(Detected::Companion(FHIR_RECORDING)));
+        assert_eq!(
+            classify("fhir_snapshot.jsonl", fhir),
+            Ok(Detected::Companion(FHIR_RECORDING))
+        );
         // One key more and it is not positively a tool list: unknown, as before.
         let other = br#"[{"name": "x", "parameters": {}, "answer": "A"}]"#;
         assert!(classify("f.json", other).is_err());
@@ -395,7 +416,10 @@ mod tests {
         };
         let (head, mut src) = peek(src);
         assert!(head.len() > 3 * PEEK);
-        assert_eq!(classify("f.jsonl", &head), Ok(Detected::Companion(FHIR_RECORDING)));
+        assert_eq!(
+            classify("f.jsonl", &head),
+            Ok(Detected::Companion(FHIR_RECORDING))
+        );
         let mut all = String::new();
         src.reader.read_to_string(&mut all).unwrap();
         assert_eq!(all, line, "the reader still yields every byte");

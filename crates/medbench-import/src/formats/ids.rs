@@ -65,12 +65,15 @@ mod tests {
             a,
             choice_content_id(" Which\n  drug? ", &opts(&["aspirin ", "heparin"]))
         );
-        assert_ne!(a, choice_content_id("Which drug?", &opts(&["heparin", "aspirin"])));
-        assert_ne!(a, choice_content_id("which drug?", &opts(&["aspirin", "heparin"])));
-        // Moving text between the question and an option is a different question.
         assert_ne!(
-            content_id(&["a b", "c"]),
-            content_id(&["a", "b c"])
+            a,
+            choice_content_id("Which drug?", &opts(&["heparin", "aspirin"]))
         );
+        assert_ne!(
+            a,
+            choice_content_id("which drug?", &opts(&["aspirin", "heparin"]))
+        );
+        // Moving text between the question and an option is a different question.
+        assert_ne!(content_id(&["a b", "c"]), content_id(&["a", "b c"]));
     }
 }

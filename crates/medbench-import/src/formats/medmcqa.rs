@@ -39,7 +39,9 @@ const LETTERS: [&str; 5] = ["A", "B", "C", "D", "E"];
 /// The task a file gets when it is not MedMCQA proper: its name without a split suffix.
 fn stem_task(stem: &str) -> String {
     let mut s = stem;
-    for suffix in ["_test", "_dev", "_val", "_train", "-test", "-dev", "-val", "-train"] {
+    for suffix in [
+        "_test", "_dev", "_val", "_train", "-test", "-dev", "-val", "-train",
+    ] {
         s = s.strip_suffix(suffix).unwrap_or(s);
     }
     s.to_owned()
@@ -51,7 +53,8 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         display, reader, ..
     } = src;
     json_records(reader, &display, sink, |at, row: Row, sink| {
-        let rej = |field: &str, msg: String| Reject::at(&display, at.line, Some(&at.field(field)), msg);
+        let rej =
+            |field: &str, msg: String| Reject::at(&display, at.line, Some(&at.field(field)), msg);
         // A blank `ope` in a five-option file marks a row with four options.
         let five = row.ope.is_some();
         let mut texts = vec![row.opa, row.opb, row.opc, row.opd];
@@ -143,7 +146,9 @@ fn answer_index(
                 Some(0) => {
                     return Err((
                         "cop",
-                        format!("0 is not {range}; `cop` is 1-based (a 0-based export needs converting)"),
+                        format!(
+                            "0 is not {range}; `cop` is 1-based (a 0-based export needs converting)"
+                        ),
                     ));
                 }
                 _ => return Err(("cop", format!("{v} is not {range}"))),
@@ -182,10 +187,7 @@ fn answer_index(
     match (from_cop, from_answer) {
         (Some(c), Some(a)) if c != a => Err((
             "answer",
-            format!(
-                "`answer` names {} but `cop` names {}",
-                KEYS[a], KEYS[c]
-            ),
+            format!("`answer` names {} but `cop` names {}", KEYS[a], KEYS[c]),
         )),
         (Some(i), _) | (None, Some(i)) => Ok(i),
         (None, None) => Err((

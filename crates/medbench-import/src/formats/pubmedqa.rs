@@ -36,7 +36,10 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             Err((path, msg)) => return sink(Err(field_reject(&display, &at, &path, msg))),
         };
         // The PMID is the key; an array (a re-packaged file) may carry it as `pubid`/`PMID`.
-        let pmid = at.key.clone().or_else(|| e.pubid.as_ref().and_then(id_text));
+        let pmid = at
+            .key
+            .clone()
+            .or_else(|| e.pubid.as_ref().and_then(id_text));
         let local = match &pmid {
             Some(p) => p.clone(),
             None => {

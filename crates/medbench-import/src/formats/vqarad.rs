@@ -49,14 +49,19 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     // Many questions share an image: read each file once.
     let mut images: HashMap<String, Result<MediaBlob, String>> = HashMap::new();
     json_records(reader, &display, sink, |at, row: Row, sink| {
-        let rej = |field: &str, msg: String| {
-            Reject::at(&display, at.line, Some(&at.field(field)), msg)
-        };
+        let rej =
+            |field: &str, msg: String| Reject::at(&display, at.line, Some(&at.field(field)), msg);
         let Some(qid) = scalar(&row.qid) else {
-            return sink(Err(rej("qid", "expected a number or a non-empty string".into())));
+            return sink(Err(rej(
+                "qid",
+                "expected a number or a non-empty string".into(),
+            )));
         };
         let Some(answer) = scalar(&row.answer) else {
-            return sink(Err(rej("answer", "expected a non-empty string or number".into())));
+            return sink(Err(rej(
+                "answer",
+                "expected a non-empty string or number".into(),
+            )));
         };
         let (format, reference) = match row.answer_type.trim().to_ascii_uppercase().as_str() {
             "CLOSED" => match answer.to_ascii_lowercase().as_str() {
@@ -105,7 +110,13 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             },
             difficulty: None,
             review: ctx.review,
-            tags: tags(&row.answer_type, &row.image_organ, &row.question_type, &row.phrase_type, &row.split),
+            tags: tags(
+                &row.answer_type,
+                &row.image_organ,
+                &row.question_type,
+                &row.phrase_type,
+                &row.split,
+            ),
         };
         send(item, blob, at, &display, ctx, sink);
     });
@@ -143,7 +154,10 @@ fn tags(
     phrase_type: &Option<String>,
     split: &Option<String>,
 ) -> Vec<String> {
-    let mut tags = vec![format!("answer_type:{}", answer_type.trim().to_ascii_lowercase())];
+    let mut tags = vec![format!(
+        "answer_type:{}",
+        answer_type.trim().to_ascii_lowercase()
+    )];
     tags.extend(organ.iter().map(|o| format!("organ:{}", o.trim())));
     // Some questions have two types, written `PRES, POS`.
     for t in question_type.iter().flat_map(|q| q.split(',')) {
@@ -151,7 +165,11 @@ fn tags(
             tags.push(format!("question_type:{}", t.trim()));
         }
     }
-    tags.extend(phrase_type.iter().map(|p| format!("phrase_type:{}", p.trim())));
+    tags.extend(
+        phrase_type
+            .iter()
+            .map(|p| format!("phrase_type:{}", p.trim())),
+    );
     tags.extend(split.iter().map(|s| format!("split:{}", s.trim())));
     tags
 }

@@ -46,12 +46,9 @@ pub fn for_each_entry(
         starts: Rc::clone(&starts),
     };
     let mut de = serde_json::Deserializer::from_reader(tracked);
-    let r = EntrySeed {
-        f,
-        starts: &starts,
-    }
-    .deserialize(&mut de)
-    .and_then(|_| de.end());
+    let r = EntrySeed { f, starts: &starts }
+        .deserialize(&mut de)
+        .and_then(|_| de.end());
     r.map_err(|e| {
         let mut msg = if e.is_eof() {
             "truncated JSON: the file ends before the document is complete".to_owned()
