@@ -52,11 +52,14 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let SourceFile {
         display, reader, ..
     } = src;
+    // MedMCQA proper has four options and `cop`; anything else is another data set in its
+    // shape. The first record decides for the whole file, so a file is never split over two tasks.
+    let mut medmcqa: Option<bool> = None;
     json_records(reader, &display, sink, |at, row: Row, sink| {
+        let medmcqa = *medmcqa.get_or_insert(row.ope.is_none() && row.answer.is_none());
         let rej =
             |field: &str, msg: String| Reject::at(&display, at.line, Some(&at.field(field)), msg);
         // A blank `ope` in a five-option file marks a row with four options.
-        let five = row.ope.is_some();
         let mut texts = vec![row.opa, row.opb, row.opc, row.opd];
         texts.extend(row.ope.filter(|t| !t.trim().is_empty()));
         let n = texts.len();
@@ -83,14 +86,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 )));
             }
         };
-        // MedMCQA proper: four options and `cop`. Anything else is another data set in its shape.
-        let medmcqa = !five && row.answer.is_none();
-        let (default_task, source, licence) = if medmcqa {
-            ("MedMCQA".to_owned(), "MedMCQA", Some("MIT"))
-        } else {
-            (stem.clone(), "", None)
-        };
-        let task = task_name(ctx, &default_task);
+        let task = task_name(ctx, if medmcqa { "MedMCQA" } else { &stem });
         let specialties = row
             .subject_name
             .as_deref()
@@ -110,8 +106,8 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 question: row.question,
                 options,
                 answer: LETTERS[answer].into(),
-                source,
-                licence: licence.unwrap_or(""),
+                source: "MedMCQA",
+                licence: "MIT",
                 specialties,
                 tags,
             },
