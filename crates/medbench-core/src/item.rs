@@ -2,6 +2,7 @@
 
 use crate::format::{Format, FormatKind, Reference};
 use crate::track::{Dimension, Track};
+use crate::variant::Variant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -137,6 +138,9 @@ pub struct Item {
     pub review: ReviewStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Official option orders (see [`crate::variant`]); empty for an item asked once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
 }
 
 fn one() -> u32 {
@@ -183,6 +187,8 @@ struct RawItem {
     review: ReviewStatus,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    variants: Vec<Variant>,
 }
 
 impl TryFrom<RawItem> for Item {
@@ -220,6 +226,7 @@ impl TryFrom<RawItem> for Item {
             difficulty: r.difficulty,
             review: r.review,
             tags: r.tags,
+            variants: r.variants,
         })
     }
 }
@@ -252,6 +259,8 @@ struct Content<'a> {
     difficulty: Option<u8>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     tags: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    variants: &'a [Variant],
 }
 
 impl<'a> From<&'a Item> for Content<'a> {
@@ -274,6 +283,7 @@ impl<'a> From<&'a Item> for Content<'a> {
             provenance: &i.provenance,
             difficulty: i.difficulty,
             tags: &i.tags,
+            variants: &i.variants,
         }
     }
 }
@@ -400,6 +410,7 @@ impl Item {
             errs.push(ferr("provenance.source", "empty"));
         }
         self.validate_format(&mut errs);
+        self.validate_variants(&mut errs);
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
 

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod format;
 pub mod item;
 pub mod track;
+pub mod variant;
 
 pub use catalog::{Catalog, CatalogError, Specialty, TaskInfo, Taxonomy};
 pub use format::{
@@ -18,3 +19,4 @@ pub use format::{
 };
 pub use item::{FieldError, Item, Media, Message, Provenance, ReviewStatus};
 pub use track::{Dimension, Track};
+pub use variant::Variant;

@@ -234,6 +234,7 @@ pub fn choice_item(q: ChoiceQuestion, ctx: &Context) -> Item {
         difficulty: None,
         review: ctx.review,
         tags: q.tags,
+        variants: vec![],
     }
 }
 

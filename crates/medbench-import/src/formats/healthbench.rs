@@ -87,6 +87,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             difficulty: None,
             review: ctx.review,
             tags,
+            variants: vec![],
         };
         emit(item, line.number, &display, ctx, sink);
     });

@@ -92,6 +92,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             difficulty: None,
             review: ctx.review,
             tags,
+            variants: vec![],
         };
         emit(item, n, &display, ctx, sink);
     });

@@ -87,6 +87,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             difficulty: None,
             review: ctx.review,
             tags: e.year.map(|y| format!("year:{y}")).into_iter().collect(),
+            variants: vec![],
         };
         emit(item, n, &display, ctx, sink);
     });

@@ -153,6 +153,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             review: ctx.review,
             // The question already carries its options and output instructions.
             tags: vec!["prompt:verbatim".into()],
+            variants: vec![],
         };
         match finish(item, line.number, &display, ctx) {
             Ok(mut unit) => {
