@@ -117,6 +117,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 &row.phrase_type,
                 &row.split,
             ),
+            variants: vec![],
         };
         send(item, blob, at, &display, ctx, sink);
     });
