@@ -399,4 +399,24 @@ fn an_unknown_file_beside_companions_still_fails() {
         panic!()
     };
     assert_eq!(tools[0]["function"]["name"], "GET {api_base}/Patient");
+    // A tool list that is not one is not skipped, and the tasks say why they have no tools.
+    write(
+        dir.path(),
+        "funcs_v1.json",
+        br#"[{"name": "GET {api_base}/Patient", "parameters": "patient id"}]"#,
+    );
+    let r = run(&mut b, &[dir.path()], None, false);
+    assert!(!r.committed);
+    let msgs: Vec<String> = r.rejects.iter().map(|r| r.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:#?}");
+    assert!(
+        msgs[0].contains("funcs_v1.json: cannot tell the format"),
+        "{}",
+        msgs[0]
+    );
+    assert!(
+        msgs[1].contains("test_data_v2.json: funcs_v1.json beside the tasks is not a list"),
+        "{}",
+        msgs[1]
+    );
 }
