@@ -313,6 +313,24 @@ fn medmcqa_jsonl_still_reads_cop_and_four_options() {
     let it = b.get("MedMCQA/m1").unwrap().unwrap();
     assert_eq!(it.provenance.source, "MedMCQA");
     assert_eq!(it.format.options().unwrap().len(), 4);
+    // The first record decides the file's task: a later five-option row does not split it off.
+    let mixed = write(
+        dir.path(),
+        "mixed.jsonl",
+        br#"{"id":"x1","question":"Antidote for paracetamol overdose?","opa":"N-acetylcysteine","opb":"Naloxone","opc":"Flumazenil","opd":"Atropine","cop":1}
+{"id":"x2","question":"Antidote for opioid overdose?","opa":"N-acetylcysteine","opb":"Naloxone","opc":"Flumazenil","opd":"Atropine","ope":"Glucagon","answer":"opb"}
+"#,
+    );
+    let r = run(&mut b, &[&mixed], None, false);
+    assert!(r.committed, "{:?}", r.rejects);
+    let x2 = b.get("MedMCQA/x2").unwrap().unwrap();
+    assert_eq!(x2.format.options().unwrap().len(), 5);
+    assert_eq!(
+        x2.reference,
+        Some(Reference::Choice {
+            answer: vec!["B".into()]
+        })
+    );
 }
 
 #[test]
