@@ -306,23 +306,21 @@ fn produce(
     let read_one = |src: SourceFile<'_>, batch: &mut Vec<Msg>| {
         let display = src.display.clone();
         let (head, src) = formats::peek(src);
-        let detected = formats::classify(&src.name, &head);
         // Companion files (a tool list, recorded server responses) are skipped with a note,
         // even under --format: they hold no items in any format.
-        if let Ok(formats::Detected::Companion(what)) = detected {
-            batch.push(Msg::File(FileReport {
-                file: display,
-                format: "skipped".into(),
-                items: 0,
-                note: Some(format!("skipped: {what}")),
-            }));
-            return;
-        }
-        let fmt = match (format, detected) {
-            (Some(f), _) => f,
-            (None, Ok(formats::Detected::Format(f))) => f,
-            (None, Ok(formats::Detected::Companion(_))) => unreachable!("handled above"),
-            (None, Err(m)) => {
+        let fmt = match (formats::classify(&src.name, &head), format) {
+            (Ok(formats::Detected::Companion(what)), _) => {
+                batch.push(Msg::File(FileReport {
+                    file: display,
+                    format: "skipped".into(),
+                    items: 0,
+                    note: Some(format!("skipped: {what}")),
+                }));
+                return;
+            }
+            (_, Some(f)) => f,
+            (Ok(formats::Detected::Format(f)), None) => f,
+            (Err(m), None) => {
                 batch.push(Msg::Rejected(Reject::file(&display, m)));
                 return;
             }

@@ -126,3 +126,49 @@ fn mmlu_and_cmmlu_files_of_one_subject_keep_their_own_rows() {
     let r = run(&mut b, &[&dev, &test], None, false);
     assert_eq!((r.imported, r.updated, r.unchanged), (0, 0, 2));
 }
+
+#[test]
+fn pubmedqa_entries_in_an_array_use_their_pmid_or_content_not_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.json",
+        br#"[
+  {"pubid": 101, "QUESTION": "Does exercise lower resting heart rate?", "CONTEXTS": ["Trial of 40 adults."], "final_decision": "yes"},
+  {"QUESTION": "Is coffee linked to arrhythmia?", "CONTEXTS": ["Cohort of 900."], "final_decision": "maybe"}
+]"#,
+    );
+    let b2 = write(
+        dir.path(),
+        "b.json",
+        br#"[
+  {"QUESTION": "Does sleep loss raise blood pressure?", "CONTEXTS": ["Crossover study."], "final_decision": "yes"}
+]"#,
+    );
+    let mut b = bank();
+    let r = run(
+        &mut b,
+        &[&a, &b2],
+        Some(medbench_import::InputFormat::Pubmedqa),
+        false,
+    );
+    assert!(r.committed, "{:?}", r.rejects);
+    assert_eq!((r.imported, r.updated), (3, 0));
+    let it = b.get("PubMedQA/101").unwrap().unwrap();
+    assert_eq!(
+        it.provenance.url.as_deref(),
+        Some("https://pubmed.ncbi.nlm.nih.gov/101/")
+    );
+    let others: Vec<String> = ids(&b)
+        .into_iter()
+        .filter(|i| i != "PubMedQA/101")
+        .collect();
+    assert_eq!(others.len(), 2);
+    for id in others {
+        let local = id.strip_prefix("PubMedQA/").unwrap();
+        assert!(
+            local.len() == 12 && local.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
+    }
+}
