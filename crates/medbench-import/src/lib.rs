@@ -1,9 +1,13 @@
 //! # medbench-import
 //!
 //! Reads the formats medical benchmarks really ship in — our native JSONL,
-//! MedBench v4 downloads, MedQA, MedMCQA, MMLU/CMMLU CSV, PubMedQA,
-//! HealthBench, MedAgentBench — from files, directories or zips, and imports
-//! them into a [`medbench_store::Bank`].
+//! MedBench v4 downloads, MedQA, MedMCQA (and JSON arrays in its shape),
+//! MMLU/CMMLU CSV, PubMedQA, HealthBench, MedAgentBench, VQA-RAD — from files,
+//! directories or zips, and imports them into a [`medbench_store::Bank`].
+//!
+//! Item ids come from the source: the record's own id where it has one, else a
+//! short hash of the question and its options ([`formats::ids`]), so two files of
+//! one data set never overwrite each other.
 //!
 //! Import is streaming (one reader thread parses, validates and hashes; the
 //! calling thread writes) and transactional (any reject, unless the caller
@@ -14,7 +18,7 @@ pub mod lines;
 mod reject;
 pub mod source;
 
-pub use formats::{Context, InputFormat, detect, guess_language};
+pub use formats::{Context, Detected, InputFormat, classify, detect, guess_language};
 pub use reject::Reject;
 
 use formats::{MediaBlob, Unit};
@@ -76,6 +80,9 @@ pub struct FileReport {
     pub format: String,
     /// Records read from it without a problem.
     pub items: u64,
+    /// Why a file was not read as data (`format` is then `skipped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What an import did.
@@ -341,15 +348,24 @@ fn produce(
         let display = src.display.clone();
         let origin = src.origin.clone();
         let (head, src) = formats::peek(src);
-        let fmt = match format {
-            Some(f) => f,
-            None => match detect(&src.name, &head) {
-                Ok(f) => f,
-                Err(m) => {
-                    batch.push(Msg::Rejected(Reject::file(&display, m)));
-                    return;
-                }
-            },
+        // Companion files (a tool list, recorded server responses) are skipped with a note,
+        // even under --format: they hold no items in any format.
+        let fmt = match (formats::classify(&src.name, &head), format) {
+            (Ok(formats::Detected::Companion(what)), _) => {
+                batch.push(Msg::File(FileReport {
+                    file: display,
+                    format: "skipped".into(),
+                    items: 0,
+                    note: Some(format!("skipped: {what}")),
+                }));
+                return;
+            }
+            (_, Some(f)) => f,
+            (Ok(formats::Detected::Format(f)), None) => f,
+            (Err(m), None) => {
+                batch.push(Msg::Rejected(Reject::file(&display, m)));
+                return;
+            }
         };
         let mut items = 0u64;
         formats::read(fmt, src, ctx, &mut |r: Result<Unit, Reject>| {
@@ -383,6 +399,7 @@ fn produce(
             file: display,
             format: fmt.to_string(),
             items,
+            note: None,
         }));
     };
     // Both the file visitor and its reject callback add to the batch.

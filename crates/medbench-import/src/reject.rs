@@ -7,7 +7,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reject {
     pub file: String,
-    /// 1-based line (JSONL), record (CSV) or entry number; `None` for whole-file problems.
+    /// 1-based line: of the record (JSONL, CSV) or of where the entry starts (a JSON array
+    /// or object); `None` for whole-file problems.
     pub line: Option<usize>,
     /// The field path inside the record, e.g. `format.options[1].label`.
     pub field: Option<String>,

@@ -82,6 +82,23 @@ impl MediaRoot {
         }
     }
 
+    /// Like [`MediaRoot::read`], but `Ok(None)` when there is no such file (any other
+    /// problem, such as an unreadable file, is still an error).
+    pub fn read_optional(&mut self, rel: &str) -> Result<Option<Vec<u8>>, String> {
+        let absent = match self {
+            MediaRoot::Dir(dir) => !dir.join(rel).exists(),
+            MediaRoot::Embedded(lookup) => lookup(rel).is_none(),
+            MediaRoot::Zip {
+                archive, prefix, ..
+            } => archive.index_for_name(&format!("{prefix}{rel}")).is_none(),
+        };
+        if absent {
+            Ok(None)
+        } else {
+            self.read(rel).map(Some)
+        }
+    }
+
     /// Read a media file named relative to the data file. Returns the bytes,
     /// or a message saying where it was looked for.
     pub fn read(&mut self, rel: &str) -> Result<Vec<u8>, String> {

@@ -5,14 +5,19 @@ use medbench_import::{ImportOptions, ImportReport, Input, InputFormat, import};
 use medbench_store::{Bank, SqliteBank};
 use std::path::{Path, PathBuf};
 
-/// `../shared/data` beside the repository, or `None` (with a message) when absent.
+/// `../shared/data` beside the repository (or `$MEDBENCH_SHARED_DATA`, for a
+/// checkout elsewhere, such as a git worktree), or `None` (with a message) when absent.
 pub fn shared_data() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    let p = match std::env::var_os("MEDBENCH_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
     if p.is_dir() {
         Some(p.canonicalize().unwrap())
     } else {
         eprintln!(
-            "SKIPPED: ../shared/data is absent (a fresh clone has no shared data); this test needs the real samples"
+            "SKIPPED: {} is absent (a fresh clone has no shared data; set MEDBENCH_SHARED_DATA to point elsewhere); this test needs the real samples",
+            p.display()
         );
         None
     }

@@ -18,7 +18,9 @@ fn medqa_sample_imports_with_answer_letters() {
     assert!(r.committed, "{:?}", r.rejects);
     assert_eq!(r.imported, 300);
     assert_eq!(r.files[0].format, "medqa");
-    let it = b.get("MedQA-USMLE/1").unwrap().unwrap();
+    // No id in MedQA: the first 12 hex digits of the SHA-256 of question and options.
+    // Pinned: a change here renames every MedQA item in every bank.
+    let it = b.get("MedQA-USMLE/6d2fdff5aeef").unwrap().unwrap();
     assert!(
         it.question
             .starts_with("A junior orthopaedic surgery resident")
@@ -66,7 +68,8 @@ fn mmlu_csv_directory_imports_each_subject_as_a_task() {
     let st = b.stats(&ItemFilter::default()).unwrap();
     assert_eq!(st.tasks["MMLU-anatomy"].items, 40);
     // A quoted field with commas survives.
-    let it = b.get("MMLU-anatomy/1").unwrap().unwrap();
+    let it = b.get("MMLU-anatomy/b71c4768c187").unwrap().unwrap();
+    assert!(it.question.starts_with("A lesion causing compression"));
     assert_eq!(
         it.format.options().unwrap()[2].text,
         "paralysis of the facial muscles, loss of taste and lacrimation."

@@ -352,3 +352,19 @@ mod tests {
         assert_eq!(got[1].1, "heparin");
     }
 }
+
+/// Read a media file named by a record, relative to the data file, and describe it.
+pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
+    let media_type = media_type_for(rel).ok_or_else(|| {
+        format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)")
+    })?;
+    let bytes = root.read(rel)?;
+    Ok(MediaBlob {
+        media: Media {
+            name: rel.to_owned(),
+            media_type: media_type.to_owned(),
+            sha256: sha256_hex(&bytes),
+        },
+        bytes,
+    })
+}

@@ -2,6 +2,7 @@
 //! (header `,Question,A,B,C,D,Answer`, first column an index).
 
 use super::common::{ChoiceQuestion, choice_item, emit, task_name};
+use super::ids::choice_content_id;
 use super::{Context, Sink};
 use crate::lines::ENCODING_HINT;
 use crate::reject::Reject;
@@ -60,9 +61,8 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
             )));
             continue;
         };
-        let mut local = n.to_string();
+        // CMMLU's first column is the row's index in its file, not an id.
         if cmmlu && fields.len() == 7 {
-            local = fields[0].trim().to_owned();
             fields.remove(0);
         }
         if fields.len() != 6 {
@@ -87,7 +87,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
             )));
             continue;
         }
-        let options = ["A", "B", "C", "D"]
+        let options: Vec<Choice> = ["A", "B", "C", "D"]
             .iter()
             .zip(&fields[1..5])
             .map(|(l, t)| Choice {
@@ -95,12 +95,15 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>, cmmlu: bool
                 text: t.trim().to_owned(),
             })
             .collect();
+        let question = fields[0].trim().to_owned();
+        // Rows have no id: the local id is a hash of the question and options (see `ids`).
+        let local = choice_content_id(&question, &options);
         let item = choice_item(
             ChoiceQuestion {
                 task: task.clone(),
                 local,
                 language,
-                question: fields[0].trim().to_owned(),
+                question,
                 options,
                 answer,
                 source,

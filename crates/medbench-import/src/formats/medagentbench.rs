@@ -3,6 +3,7 @@
 //! Tool specs come from `funcs_v1.json` beside the file when present.
 
 use super::common::{emit, task_name};
+use super::records::field_reject;
 use super::wholejson::{for_each_entry, typed};
 use super::{Context, Sink};
 use crate::reject::Reject;
@@ -23,18 +24,29 @@ struct Task {
     eval_mrn: Option<String>,
 }
 
-/// MedAgentBench function specs as OpenAI-style tool schemas.
-fn tools(media: &mut crate::source::MediaRoot) -> Vec<Value> {
-    let Ok(bytes) = media.read("funcs_v1.json") else {
-        return vec![];
+/// MedAgentBench function specs (`funcs_v1.json` beside the tasks) as OpenAI-style tool
+/// schemas. No such file: no tools. A file that is there but is not a list of specs is an error.
+fn tools(media: &mut crate::source::MediaRoot) -> Result<Vec<Value>, String> {
+    let Some(bytes) = media.read_optional(FUNCS)? else {
+        return Ok(vec![]);
     };
-    let Ok(Value::Array(funcs)) = serde_json::from_slice::<Value>(&bytes) else {
-        return vec![];
-    };
-    funcs
+    let funcs: Vec<Func> = serde_json::from_slice(&bytes).map_err(|e| {
+        format!("{FUNCS} beside the tasks is not a list of {{name, description, parameters}}: {e}")
+    })?;
+    Ok(funcs
         .into_iter()
-        .map(|f| json!({"type": "function", "function": {"name": f["name"], "description": f["description"], "parameters": f["parameters"]}}))
-        .collect()
+        .map(|f| json!({"type": "function", "function": {"name": f.name, "description": f.description, "parameters": f.parameters}}))
+        .collect())
+}
+
+const FUNCS: &str = "funcs_v1.json";
+
+#[derive(Deserialize)]
+struct Func {
+    name: String,
+    #[serde(default)]
+    description: String,
+    parameters: serde_json::Map<String, Value>,
 }
 
 pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
@@ -45,19 +57,16 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         mut media,
         ..
     } = src;
-    let tools = tools(&mut media);
-    let res = for_each_entry(&mut reader, &display, &mut |n, _, v| {
+    let tools = match tools(&mut media) {
+        Ok(t) => t,
+        Err(m) => return sink(Err(Reject::file(&display, m))),
+    };
+    let res = for_each_entry(&mut reader, &display, &mut |at, v| {
         let t: Task = match typed(v) {
             Ok(t) => t,
-            Err((path, msg)) => {
-                return sink(Err(Reject::at(
-                    &display,
-                    n,
-                    Some(&format!("[{}].{path}", n - 1)),
-                    msg,
-                )));
-            }
+            Err((path, msg)) => return sink(Err(field_reject(&display, &at, &path, msg))),
         };
+        let n = at.line;
         let kind = t.id.split('_').next().unwrap_or("").to_owned();
         let mut tags = vec![format!("kind:{kind}")];
         tags.extend(t.eval_mrn.map(|m| format!("eval_mrn:{m}")));

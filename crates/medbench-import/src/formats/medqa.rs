@@ -1,8 +1,9 @@
-//! MedQA (`options` dict + `answer_idx`) and MedMCQA (`opa`..`opd`, 1-based `cop`).
+//! MedQA: `options` dict + `answer_idx`, one record per line (or a JSON array).
 
-use super::common::{ChoiceQuestion, choice_item, emit, json_lines, task_name};
+use super::common::{ChoiceQuestion, choice_item, emit, task_name};
+use super::ids::choice_content_id;
+use super::records::json_records;
 use super::{Context, Sink};
-use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::Choice;
 use serde::Deserialize;
@@ -17,22 +18,24 @@ struct MedQaRow {
     meta_info: Option<String>,
 }
 
-/// MedQA rows carry no id: the local id is the line number, stable for a given file.
+/// MedQA rows carry no id: the local id is a hash of the question and its options
+/// (see [`super::ids`]), so files of one data set never reuse each other's ids.
 pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     let task = task_name(ctx, "MedQA-USMLE");
     let SourceFile {
         display, reader, ..
     } = src;
-    json_lines(reader, &display, sink, |line, row: MedQaRow, sink| {
-        let options = row
+    json_records(reader, &display, sink, |at, row: MedQaRow, sink| {
+        let options: Vec<Choice> = row
             .options
             .into_iter()
             .map(|(label, text)| Choice { label, text })
             .collect();
+        let local = choice_content_id(&row.question, &options);
         let item = choice_item(
             ChoiceQuestion {
                 task: task.clone(),
-                local: line.number.to_string(),
+                local,
                 language: "en",
                 question: row.question,
                 options,
@@ -48,77 +51,6 @@ pub fn read_medqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             },
             ctx,
         );
-        emit(item, line.number, &display, ctx, sink);
-    });
-}
-
-#[derive(Deserialize)]
-struct MedMcqaRow {
-    id: String,
-    question: String,
-    opa: String,
-    opb: String,
-    opc: String,
-    opd: String,
-    cop: u8,
-    #[serde(default)]
-    subject_name: Option<String>,
-    #[serde(default)]
-    topic_name: Option<String>,
-}
-
-pub fn read_medmcqa(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
-    let task = task_name(ctx, "MedMCQA");
-    let SourceFile {
-        display, reader, ..
-    } = src;
-    json_lines(reader, &display, sink, |line, row: MedMcqaRow, sink| {
-        if !(1..=4).contains(&row.cop) {
-            sink(Err(Reject::at(
-                &display,
-                line.number,
-                Some("cop"),
-                format!("{} is not 1–4 (1 = opa … 4 = opd)", row.cop),
-            )));
-            return;
-        }
-        let options = [
-            ("A", row.opa),
-            ("B", row.opb),
-            ("C", row.opc),
-            ("D", row.opd),
-        ]
-        .into_iter()
-        .map(|(l, t)| Choice {
-            label: l.into(),
-            text: t,
-        })
-        .collect();
-        let specialties = row
-            .subject_name
-            .as_deref()
-            .and_then(|s| ctx.taxonomy.resolve(s))
-            .map(|s| s.code.clone())
-            .into_iter()
-            .collect();
-        let mut tags = Vec::new();
-        tags.extend(row.subject_name.map(|s| format!("subject:{s}")));
-        tags.extend(row.topic_name.map(|s| format!("topic:{s}")));
-        let item = choice_item(
-            ChoiceQuestion {
-                task: task.clone(),
-                local: row.id,
-                language: "en",
-                question: row.question,
-                options,
-                answer: ["A", "B", "C", "D"][row.cop as usize - 1].into(),
-                source: "MedMCQA",
-                licence: "MIT",
-                specialties,
-                tags,
-            },
-            ctx,
-        );
-        emit(item, line.number, &display, ctx, sink);
+        emit(item, at.line, &display, ctx, sink);
     });
 }

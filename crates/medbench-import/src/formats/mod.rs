@@ -2,19 +2,25 @@
 
 mod common;
 pub mod csv_mc;
+mod detect;
 pub mod healthbench;
+pub mod ids;
 pub mod medagentbench;
+pub mod medmcqa;
 pub mod medqa;
 pub mod native;
 pub mod pubmedqa;
+mod records;
 pub mod v4;
+pub mod vqarad;
 mod wholejson;
+
+pub use detect::{Detected, classify, detect, peek};
 
 use crate::reject::Reject;
 use crate::source::SourceFile;
 use medbench_core::{Catalog, Item, Media, ReviewStatus, Taxonomy};
 use std::fmt;
-use std::io::Read;
 use std::str::FromStr;
 
 /// A supported input format.
@@ -29,10 +35,11 @@ pub enum InputFormat {
     Pubmedqa,
     Healthbench,
     Medagentbench,
+    VqaRad,
 }
 
 impl InputFormat {
-    pub const ALL: [InputFormat; 9] = [
+    pub const ALL: [InputFormat; 10] = [
         InputFormat::Native,
         InputFormat::MedbenchV4,
         InputFormat::Medqa,
@@ -42,6 +49,7 @@ impl InputFormat {
         InputFormat::Pubmedqa,
         InputFormat::Healthbench,
         InputFormat::Medagentbench,
+        InputFormat::VqaRad,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,7 @@ impl InputFormat {
             InputFormat::Pubmedqa => "pubmedqa",
             InputFormat::Healthbench => "healthbench",
             InputFormat::Medagentbench => "medagentbench",
+            InputFormat::VqaRad => "vqa-rad",
         }
     }
 }
@@ -127,109 +136,13 @@ pub fn read(format: InputFormat, src: SourceFile<'_>, ctx: &Context, sink: &mut 
         InputFormat::Native => native::read(src, ctx, sink),
         InputFormat::MedbenchV4 => v4::read(src, ctx, sink),
         InputFormat::Medqa => medqa::read_medqa(src, ctx, sink),
-        InputFormat::Medmcqa => medqa::read_medmcqa(src, ctx, sink),
+        InputFormat::Medmcqa => medmcqa::read(src, ctx, sink),
         InputFormat::MmluCsv => csv_mc::read(src, ctx, sink, false),
         InputFormat::CmmluCsv => csv_mc::read(src, ctx, sink, true),
         InputFormat::Pubmedqa => pubmedqa::read(src, ctx, sink),
         InputFormat::Healthbench => healthbench::read(src, ctx, sink),
         InputFormat::Medagentbench => medagentbench::read(src, ctx, sink),
-    }
-}
-
-/// How many bytes of a file detection looks at.
-const PEEK: usize = 1 << 16;
-
-/// Read the start of a source for detection and give back a reader that still yields every byte.
-pub fn peek(src: SourceFile<'_>) -> (Vec<u8>, SourceFile<'_>) {
-    let SourceFile {
-        display,
-        name,
-        mut reader,
-        media,
-        origin,
-    } = src;
-    let mut head = Vec::with_capacity(PEEK);
-    let _ = (&mut reader).take(PEEK as u64).read_to_end(&mut head);
-    let chained: Box<dyn Read + '_> = Box::new(std::io::Cursor::new(head.clone()).chain(reader));
-    (
-        head,
-        SourceFile {
-            display,
-            name,
-            reader: chained,
-            media,
-            origin,
-        },
-    )
-}
-
-/// Tell a file's format from its name and first bytes.
-pub fn detect(name: &str, head: &[u8]) -> Result<InputFormat, String> {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
-    let text = String::from_utf8_lossy(head);
-    let hint = "pass --format to say which it is";
-    match ext.as_str() {
-        "csv" => {
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            let cols: Vec<&str> = first
-                .split(',')
-                .map(|c| c.trim().trim_matches('"'))
-                .collect();
-            let tail: Vec<&str> = cols.iter().rev().take(6).rev().copied().collect();
-            if tail == ["question", "a", "b", "c", "d", "answer"] {
-                Ok(InputFormat::CmmluCsv)
-            } else {
-                Ok(InputFormat::MmluCsv)
-            }
-        }
-        "jsonl" => {
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let v: serde_json::Value = serde_json::from_str(first).map_err(|e| {
-                format!("cannot tell the format: the first line is not JSON ({e}); {hint}")
-            })?;
-            let has = |k: &str| v.get(k).is_some();
-            if has("prompt") && has("rubrics") {
-                Ok(InputFormat::Healthbench)
-            } else if has("question") && has("other") {
-                Ok(InputFormat::MedbenchV4)
-            } else if has("opa") && has("cop") {
-                Ok(InputFormat::Medmcqa)
-            } else if has("options") && has("answer_idx") {
-                Ok(InputFormat::Medqa)
-            } else if has("id") && has("track") && has("format") {
-                Ok(InputFormat::Native)
-            } else {
-                Err(format!(
-                    "cannot tell the format of this JSONL from its first record; {hint}"
-                ))
-            }
-        }
-        "json" => {
-            let t = text.trim_start();
-            if t.starts_with('{') && t.contains("\"QUESTION\"") && t.contains("\"final_decision\"")
-            {
-                Ok(InputFormat::Pubmedqa)
-            } else if t.starts_with('[')
-                && t.contains("\"instruction\"")
-                && t.contains("\"eval_MRN\"")
-            {
-                Ok(InputFormat::Medagentbench)
-            } else {
-                Err(format!("cannot tell the format of this JSON file; {hint}"))
-            }
-        }
-        _ => Err(format!(
-            "`.{ext}` is not a data file (expected .jsonl, .json, .csv or .zip)"
-        )),
+        InputFormat::VqaRad => vqarad::read(src, ctx, sink),
     }
 }
 
@@ -271,39 +184,6 @@ pub fn guess_language(text: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn detection_by_content() {
-        assert_eq!(
-            detect(
-                "x.jsonl",
-                br#"{"question":"q","answer":"","other":{"id":1,"source":"MedExam_V4"}}"#
-            ),
-            Ok(InputFormat::MedbenchV4)
-        );
-        assert_eq!(
-            detect("x.jsonl", br#"{"question":"q","opa":"a","cop":1}"#),
-            Ok(InputFormat::Medmcqa)
-        );
-        assert_eq!(
-            detect(
-                "x.jsonl",
-                br#"{"question":"q","options":{},"answer_idx":"A"}"#
-            ),
-            Ok(InputFormat::Medqa)
-        );
-        assert_eq!(
-            detect("x.csv", b",Question,A,B,C,D,Answer\n0,q,a,b,c,d,A\n"),
-            Ok(InputFormat::CmmluCsv)
-        );
-        assert_eq!(detect("x.csv", b"q,a,b,c,d,A\n"), Ok(InputFormat::MmluCsv));
-        assert!(
-            detect("x.jsonl", br#"{"foo":1}"#)
-                .unwrap_err()
-                .contains("--format")
-        );
-        assert!(detect("x.txt", b"").is_err());
-    }
 
     #[test]
     fn language_by_script() {

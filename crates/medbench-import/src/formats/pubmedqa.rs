@@ -1,6 +1,8 @@
 //! PubMedQA: a JSON object keyed by PMID; yes/no/maybe with abstract contexts.
 
 use super::common::{emit, task_name};
+use super::ids::content_id;
+use super::records::field_reject;
 use super::wholejson::{for_each_entry, typed};
 use super::{Context, Sink};
 use crate::reject::Reject;
@@ -10,8 +12,10 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-struct Entry {
+struct Row {
     question: String,
+    #[serde(default, rename = "PMID", alias = "pubid", alias = "PUBID")]
+    pubid: Option<serde_json::Value>,
     contexts: Vec<String>,
     #[serde(default)]
     year: Option<String>,
@@ -26,19 +30,25 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
         mut reader,
         ..
     } = src;
-    let res = for_each_entry(&mut reader, &display, &mut |n, key, v| {
-        let pmid = key.unwrap_or_else(|| n.to_string());
-        let e: Entry = match typed(v) {
+    let res = for_each_entry(&mut reader, &display, &mut |at, v| {
+        let e: Row = match typed(v) {
             Ok(e) => e,
-            Err((path, msg)) => {
-                return sink(Err(Reject::at(
-                    &display,
-                    n,
-                    Some(&format!("{pmid}.{path}")),
-                    msg,
-                )));
+            Err((path, msg)) => return sink(Err(field_reject(&display, &at, &path, msg))),
+        };
+        // The PMID is the key; an array (a re-packaged file) may carry it as `pubid`/`PMID`.
+        let pmid = at
+            .key
+            .clone()
+            .or_else(|| e.pubid.as_ref().and_then(id_text));
+        let local = match &pmid {
+            Some(p) => p.clone(),
+            None => {
+                let mut parts = vec![e.question.as_str()];
+                parts.extend(e.contexts.iter().map(String::as_str));
+                content_id(&parts)
             }
         };
+        let n = at.line;
         let answer = match e.final_decision.as_str() {
             "yes" => YesNoMaybe::Yes,
             "no" => YesNoMaybe::No,
@@ -47,13 +57,13 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
                 return sink(Err(Reject::at(
                     &display,
                     n,
-                    Some(&format!("{pmid}.final_decision")),
+                    Some(&at.field("final_decision")),
                     format!("`{other}` is not yes, no or maybe"),
                 )));
             }
         };
         let item = Item {
-            id: format!("{task}/{pmid}"),
+            id: format!("{task}/{local}"),
             version: 1,
             task: task.clone(),
             task_version: 1,
@@ -71,7 +81,7 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
             provenance: Provenance {
                 source: "PubMedQA".into(),
                 licence: Some("MIT".into()),
-                url: Some(format!("https://pubmed.ncbi.nlm.nih.gov/{pmid}/")),
+                url: pmid.map(|p| format!("https://pubmed.ncbi.nlm.nih.gov/{p}/")),
                 ..Default::default()
             },
             difficulty: None,
@@ -83,5 +93,13 @@ pub fn read(src: SourceFile<'_>, ctx: &Context, sink: &mut Sink<'_>) {
     });
     if let Err(r) = res {
         sink(Err(r));
+    }
+}
+
+fn id_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
