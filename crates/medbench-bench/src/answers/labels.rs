@@ -367,3 +367,125 @@ pub fn cut(text: &str, f: f64) -> &str {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "# comment\nrepo\tpath\tline\tsha256\tkind\tlabel\tnote\n";
+
+    fn row(kind: &str, label: &str, note: &str) -> String {
+        format!("{HEAD}o/r\ta/MedExam.jsonl\t3\t0123456789abcdef\t{kind}\t{label}\t{note}\n")
+    }
+
+    fn err(text: &str) -> String {
+        parse(text, "labels.tsv").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_rows_comments_crlf_and_cuts() {
+        let text = format!(
+            "{HEAD}\no/r\ta/MedExam.jsonl\t3\t0123456789ABCDEF\tchoice_single\tD\tscript:x\r\n\
+             # another comment\n\
+             o/r\ta/DDx.jsonl\t7\t0123456789abcdef\tchoice_multi\tundecided\tderived:cut@0.6\n\
+             o/r\ta/SMDoc.jsonl\t1\t0123456789abcdef\tjson_fields\t主诉|体温(℃)\tread\n\
+             o/r\ta/QC.jsonl\t2\t0123456789abcdef\tjson_fields\t{{}}\tread\n\
+             o/r\ta/QC.jsonl\t4\t0123456789abcdef\tjson_fields\t-\tread\n"
+        );
+        let l = parse(&text, "labels.tsv").unwrap();
+        assert_eq!(l.len(), 5);
+        assert_eq!(l[0].row, 4);
+        assert_eq!(l[0].line, 3);
+        assert_eq!(l[0].sha256, "0123456789abcdef");
+        assert_eq!(l[0].expect, Expect::Letters("D".into()));
+        assert_eq!(l[0].note, "script:x");
+        assert_eq!(l[1].kind, Kind::ChoiceMulti);
+        assert_eq!(l[1].expect, Expect::Undecided);
+        assert_eq!(l[1].cut, Some(0.6));
+        assert_eq!(l[2].expect, Expect::Fields("主诉|体温(℃)".into()));
+        assert_eq!(l[3].expect, Expect::Fields(String::new()));
+        assert_eq!(l[4].expect, Expect::NotEasy);
+    }
+
+    #[test]
+    fn bad_rows_name_file_line_and_column() {
+        assert!(err("repo\tpath\n").contains("labels.tsv:1: expected the header"));
+        assert!(err("# only comments\n").contains("no header"));
+        assert!(err(&format!("{HEAD}o/r\tp\t1\n")).contains("labels.tsv:3: expected 7"));
+        let bad_line = HEAD.to_owned() + "o/r\tp\t0\t0123456789abcdef\tchoice_single\tD\tn\n";
+        assert!(err(&bad_line).contains("labels.tsv:3: column `line`"));
+        let bad_sha = HEAD.to_owned() + "o/r\tp\t1\tnothex\tchoice_single\tD\tn\n";
+        assert!(err(&bad_sha).contains("column `sha256`"));
+        assert!(err(&row("choice", "D", "n")).contains("column `kind`"));
+        assert!(err(&row("choice_single", "DA", "n")).contains("column `label`"));
+        assert!(err(&row("choice_single", "d", "n")).contains("column `label`"));
+        assert!(err(&row("json_fields", "b|a", "n")).contains("sorted"));
+        assert!(err(&row("json_fields", "a||b", "n")).contains("empty or padded"));
+        assert!(err(&row("choice_single", "D", "derived:cut@0.5")).contains("column `note`"));
+        assert!(err(&row("choice_single", "undecided", "derived:cut@1.5")).contains("(0, 1)"));
+    }
+
+    #[test]
+    fn verdicts_by_expectation_and_reading() {
+        let l = |s: &str| Expect::Letters(s.into());
+        let r = |s: &str| Some(s.to_owned());
+        assert_eq!(judge(&l("AB"), &r("AB")), Verdict::DefiniteRead);
+        assert_eq!(judge(&l("AB"), &r("A")), Verdict::DefiniteMisread);
+        assert_eq!(judge(&l("AB"), &None), Verdict::DefiniteUnparsed);
+        assert_eq!(judge(&Expect::Undecided, &None), Verdict::UndecidedUnparsed);
+        assert_eq!(judge(&Expect::Undecided, &r("E")), Verdict::UndecidedGuessed);
+        assert_eq!(judge(&Expect::Empty, &None), Verdict::EmptyUnparsed);
+        assert_eq!(judge(&Expect::Fields("a|b".into()), &r("a|b")), Verdict::JsonRead);
+        assert_eq!(judge(&Expect::Fields("a|b".into()), &r("a")), Verdict::JsonMisread);
+        assert_eq!(judge(&Expect::Fields(String::new()), &None), Verdict::JsonUnparsed);
+        assert_eq!(judge(&Expect::NotEasy, &None), Verdict::JsonNotEasy);
+        assert!(Verdict::UndecidedGuessed.is_miss());
+        assert!(!Verdict::JsonNotEasy.is_miss());
+    }
+
+    #[test]
+    fn figures_are_shares_of_their_own_populations() {
+        let mut t = Tally::default();
+        for _ in 0..199 {
+            t.count(Verdict::DefiniteRead);
+        }
+        t.count(Verdict::DefiniteUnparsed);
+        for _ in 0..9 {
+            t.count(Verdict::UndecidedUnparsed);
+        }
+        t.count(Verdict::UndecidedGuessed);
+        for _ in 0..99 {
+            t.count(Verdict::JsonRead);
+        }
+        t.count(Verdict::JsonMisread);
+        // Neither counts towards any figure.
+        t.count(Verdict::JsonNotEasy);
+        t.count(Verdict::EmptyUnparsed);
+        assert_eq!((t.definite, t.undecided, t.json_easy, t.empty), (200, 10, 100, 1));
+        let f = t.figures();
+        assert_eq!(f.definite_read_pct, Some(99.5));
+        assert_eq!(f.definite_unparsed_pct, Some(0.5));
+        assert_eq!(f.undecided_unparsed_pct, Some(90.0));
+        assert_eq!(f.json_easy_read_pct, Some(99.0));
+        // The unparsed and JSON bounds are met exactly, but one definite answer is not read.
+        assert!(!f.meets_targets());
+        let mut all = Tally::default();
+        all.add(&t);
+        all.add(&t);
+        assert_eq!(all.definite_unparsed, 2);
+        assert_eq!(all.figures().undecided_unparsed_pct, Some(90.0));
+        assert_eq!(Tally::default().figures().definite_read_pct, None);
+        let mut ok = Tally::default();
+        ok.count(Verdict::DefiniteRead);
+        ok.count(Verdict::UndecidedUnparsed);
+        assert!(ok.figures().meets_targets());
+    }
+
+    #[test]
+    fn cut_keeps_floor_of_a_share_of_characters() {
+        assert_eq!(cut("答案是C。", 0.5), "答案");
+        assert_eq!(cut("abcdefghij", 0.6), "abcdef");
+        assert_eq!(cut("abc", 0.999), "ab");
+        assert_eq!(cut("", 0.5), "");
+    }
+}

@@ -135,7 +135,10 @@ pub fn measure(args: &Args) -> Result<Report> {
         let read = if l.kind.is_choice() {
             let Some(options) = file.options.get(&l.line) else {
                 tally.no_options += 1;
-                let why = file.rejects.get(&l.line).map_or("no options", |s| s);
+                let why = file
+                    .rejects
+                    .get(&l.line)
+                    .map_or("the importer gave no options", |s| s);
                 no_options.push(format!("{model} {task} line {}: {why}", l.line));
                 continue;
             };
@@ -349,10 +352,17 @@ pub fn render(r: &Report, list_misses: bool) -> String {
         "targets met: {}",
         if f.meets_targets() { "yes" } else { "no" }
     );
-    for n in &r.no_options {
-        let _ = writeln!(o, "not scored (importer found no options): {n}");
+    if let Some(first) = r.no_options.first() {
+        let _ = writeln!(
+            o,
+            "not scored: {} choice answers whose question the importer reads no options from; first: {first}",
+            r.no_options.len()
+        );
     }
     if list_misses {
+        for n in r.no_options.iter().skip(1) {
+            let _ = writeln!(o, "not scored: {n}");
+        }
         let _ = writeln!(o, "\nmisses ({}):", r.misses.len());
         for m in &r.misses {
             let _ = writeln!(
@@ -365,4 +375,69 @@ pub fn render(r: &Report, list_misses: bool) -> String {
         let _ = writeln!(o, "{} misses; --list-misses prints them", r.misses.len());
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn report_qc_fields_are_error_types_in_every_shape() {
+        let list = json!([
+            {"错误类型": "用词不当", "修改建议": "…"},
+            {"错误类型": "错别字", "修改建议": "…"}
+        ]);
+        let got: Vec<String> = field_set("MedReportQC", Some(&list)).into_iter().collect();
+        assert_eq!(got, ["用词不当", "错别字"]);
+        let obj = json!({"错别字": "…", "单位错误": "…"});
+        let got: Vec<String> = field_set("MedReportQC", Some(&obj)).into_iter().collect();
+        assert_eq!(got, ["单位错误", "错别字"]);
+        assert!(field_set("MedReportQC", Some(&json!([]))).is_empty());
+        // Elsewhere an object's keys are its fields, whatever they are called.
+        let smdoc = json!({"错误类型": "x", "主诉": "头痛"});
+        assert_eq!(field_set("SMDoc", Some(&smdoc)).len(), 2);
+    }
+
+    #[test]
+    fn json_reading_uses_the_label_file_form() {
+        // One object: its keys, sorted and `|`-joined.
+        let r = read_json("SMDoc", "```json\n{\"主诉\": \"头痛\", \"体温(℃)\": \"37\"}\n```");
+        assert_eq!(r.as_deref(), Some("主诉|体温(℃)"));
+        // Prose with no JSON at all is unparsed, not an empty field set.
+        assert_eq!(read_json("SMDoc", "无法判断"), None);
+    }
+
+    #[test]
+    fn the_shipped_label_file_parses_and_covers_what_the_issue_measures() {
+        let text = std::fs::read_to_string(DEFAULT_LABELS).unwrap();
+        let l = labels::parse(&text, DEFAULT_LABELS).unwrap();
+        assert!(l.len() > 4000, "{} rows", l.len());
+        assert!(
+            l.iter()
+                .all(|x| x.repo == REPO_LLMMEDEVAL || x.repo == REPO_MEDBENCH_ENV)
+        );
+        let cuts = l.iter().filter(|x| x.cut.is_some()).count();
+        assert!(cuts >= 100, "{cuts} derived cut-offs");
+        let count = |e: &dyn Fn(&Expect) -> bool| l.iter().filter(|x| e(&x.expect)).count();
+        assert!(count(&|e| *e == Expect::Undecided) > cuts);
+        assert!(count(&|e| matches!(e, Expect::Fields(_))) > 400);
+        assert!(count(&|e| *e == Expect::NotEasy) > 0);
+        // Every labelled answer is there once.
+        let mut seen = BTreeSet::new();
+        for x in l.iter().filter(|x| x.cut.is_none()) {
+            assert!(seen.insert((&x.repo, &x.path, x.line)), "row {} twice", x.row);
+        }
+    }
+
+    #[test]
+    fn excerpt_keeps_head_and_tail_on_one_line() {
+        let short = "答：\n<D>";
+        assert_eq!(excerpt(short), "答： <D>");
+        let long: String = "甲".repeat(300) + &"乙".repeat(300);
+        let e = excerpt(&long);
+        assert!(e.starts_with(&"甲".repeat(200)));
+        assert!(e.ends_with(&"乙".repeat(200)));
+        assert!(e.contains(" … "));
+    }
 }
