@@ -1,4 +1,5 @@
-//! `medbench-bench`: the figures in docs/benchmarks.md.
+//! `medbench-bench`: the figures in docs/benchmarks.md (speed, memory, and how real
+//! model answers are read).
 //!
 //! Each measured step runs in a child process so its peak memory (VmHWM)
 //! belongs to that step alone.

@@ -43,7 +43,12 @@ fn run_json(labels: &Path) -> std::process::Output {
     bench()
         .args(["answers", "--json", "--list-misses", "--labels"])
         .arg(labels)
-        .args(["--corpus-llmmedeval", LLMMEDEVAL, "--corpus-medbench-env", MEDBENCH_ENV])
+        .args([
+            "--corpus-llmmedeval",
+            LLMMEDEVAL,
+            "--corpus-medbench-env",
+            MEDBENCH_ENV,
+        ])
         .output()
         .unwrap()
 }
@@ -59,13 +64,33 @@ fn measures_a_few_real_answers() {
         &labels,
         pick_rows(&[
             ("test_result_o3/MedBench_LLM/MedExam.jsonl", "1", "script:"),
-            ("results-qwen-wxw-20251215/MedBench_LLM/DDx-advanced.jsonl", "1", "script:"),
-            ("test_result_Baichuan-M3/MedBench_LLM/MedExam.jsonl", "14", "read:"),
-            ("test_result_Baichuan-M3/MedBench_LLM/MedExam.jsonl", "14", "derived:cut"),
-            ("test_result_antangelmed-fp8/MedBench_LLM/MedSafety.jsonl", "43", "read:"),
+            (
+                "results-qwen-wxw-20251215/MedBench_LLM/DDx-advanced.jsonl",
+                "1",
+                "script:",
+            ),
+            (
+                "test_result_Baichuan-M3/MedBench_LLM/MedExam.jsonl",
+                "14",
+                "read:",
+            ),
+            (
+                "test_result_Baichuan-M3/MedBench_LLM/MedExam.jsonl",
+                "14",
+                "derived:cut",
+            ),
+            (
+                "test_result_antangelmed-fp8/MedBench_LLM/MedSafety.jsonl",
+                "43",
+                "read:",
+            ),
             ("test_result_o3/MedBench_LLM/SMDoc.jsonl", "1", "script:"),
             ("test_result_gpt5.2/MedBench_LLM/SMDoc.jsonl", "1", "read:"),
-            ("test_result_antangelmed-fp8/MedBench_LLM/MedInsureCalc.jsonl", "1", "read:"),
+            (
+                "test_result_antangelmed-fp8/MedBench_LLM/MedInsureCalc.jsonl",
+                "1",
+                "read:",
+            ),
         ]),
     )
     .unwrap();
@@ -86,8 +111,14 @@ fn measures_a_few_real_answers() {
     let sum = |a: &str, b: &str, c: &str| {
         t[a].as_u64().unwrap() + t[b].as_u64().unwrap() + t[c].as_u64().unwrap()
     };
-    assert_eq!(sum("definite_read", "definite_misread", "definite_unparsed"), 3);
-    assert_eq!(sum("json_easy_read", "json_easy_misread", "json_easy_unparsed"), 2);
+    assert_eq!(
+        sum("definite_read", "definite_misread", "definite_unparsed"),
+        3
+    );
+    assert_eq!(
+        sum("json_easy_read", "json_easy_misread", "json_easy_unparsed"),
+        2
+    );
     // A bare `<D>` and a bare JSON object are read as labelled, whatever else changes.
     assert!(t["definite_read"].as_u64().unwrap() >= 2);
     assert!(t["json_easy_read"].as_u64().unwrap() >= 1);

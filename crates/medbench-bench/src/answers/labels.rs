@@ -255,6 +255,9 @@ pub struct Tally {
     pub definite_unparsed: u64,
     pub undecided: u64,
     pub undecided_unparsed: u64,
+    /// Of `undecided`: the `derived:cut` rows, and how many of them were left unparsed.
+    pub undecided_derived: u64,
+    pub undecided_derived_unparsed: u64,
     pub empty: u64,
     pub empty_read: u64,
     pub json_easy: u64,
@@ -287,9 +290,7 @@ impl Tally {
             }
             Verdict::UndecidedUnparsed | Verdict::UndecidedGuessed => self.undecided += 1,
             Verdict::EmptyUnparsed | Verdict::EmptyRead => self.empty += 1,
-            Verdict::JsonRead | Verdict::JsonMisread | Verdict::JsonUnparsed => {
-                self.json_easy += 1
-            }
+            Verdict::JsonRead | Verdict::JsonMisread | Verdict::JsonUnparsed => self.json_easy += 1,
             Verdict::JsonNotEasy => {}
         }
     }
@@ -301,6 +302,8 @@ impl Tally {
         self.definite_unparsed += o.definite_unparsed;
         self.undecided += o.undecided;
         self.undecided_unparsed += o.undecided_unparsed;
+        self.undecided_derived += o.undecided_derived;
+        self.undecided_derived_unparsed += o.undecided_derived_unparsed;
         self.empty += o.empty;
         self.empty_read += o.empty_read;
         self.json_easy += o.json_easy;
@@ -433,11 +436,23 @@ mod tests {
         assert_eq!(judge(&l("AB"), &r("A")), Verdict::DefiniteMisread);
         assert_eq!(judge(&l("AB"), &None), Verdict::DefiniteUnparsed);
         assert_eq!(judge(&Expect::Undecided, &None), Verdict::UndecidedUnparsed);
-        assert_eq!(judge(&Expect::Undecided, &r("E")), Verdict::UndecidedGuessed);
+        assert_eq!(
+            judge(&Expect::Undecided, &r("E")),
+            Verdict::UndecidedGuessed
+        );
         assert_eq!(judge(&Expect::Empty, &None), Verdict::EmptyUnparsed);
-        assert_eq!(judge(&Expect::Fields("a|b".into()), &r("a|b")), Verdict::JsonRead);
-        assert_eq!(judge(&Expect::Fields("a|b".into()), &r("a")), Verdict::JsonMisread);
-        assert_eq!(judge(&Expect::Fields(String::new()), &None), Verdict::JsonUnparsed);
+        assert_eq!(
+            judge(&Expect::Fields("a|b".into()), &r("a|b")),
+            Verdict::JsonRead
+        );
+        assert_eq!(
+            judge(&Expect::Fields("a|b".into()), &r("a")),
+            Verdict::JsonMisread
+        );
+        assert_eq!(
+            judge(&Expect::Fields(String::new()), &None),
+            Verdict::JsonUnparsed
+        );
         assert_eq!(judge(&Expect::NotEasy, &None), Verdict::JsonNotEasy);
         assert!(Verdict::UndecidedGuessed.is_miss());
         assert!(!Verdict::JsonNotEasy.is_miss());
@@ -461,7 +476,10 @@ mod tests {
         // Neither counts towards any figure.
         t.count(Verdict::JsonNotEasy);
         t.count(Verdict::EmptyUnparsed);
-        assert_eq!((t.definite, t.undecided, t.json_easy, t.empty), (200, 10, 100, 1));
+        assert_eq!(
+            (t.definite, t.undecided, t.json_easy, t.empty),
+            (200, 10, 100, 1)
+        );
         let f = t.figures();
         assert_eq!(f.definite_read_pct, Some(99.5));
         assert_eq!(f.definite_unparsed_pct, Some(0.5));

@@ -79,7 +79,11 @@ pub fn measure(args: &Args) -> Result<Report> {
     let labels = labels::parse(&text, &shown)?;
     let repos = [
         Repo::open(REPO_LLMMEDEVAL, &args.llmmedeval, "--corpus-llmmedeval")?,
-        Repo::open(REPO_MEDBENCH_ENV, &args.medbench_env, "--corpus-medbench-env")?,
+        Repo::open(
+            REPO_MEDBENCH_ENV,
+            &args.medbench_env,
+            "--corpus-medbench-env",
+        )?,
     ];
     let mut corpus = BTreeMap::new();
     for r in &repos {
@@ -148,6 +152,12 @@ pub fn measure(args: &Args) -> Result<Report> {
         };
         let verdict = labels::judge(&l.expect, &read);
         tally.count(verdict);
+        if l.cut.is_some() {
+            tally.undecided_derived += 1;
+            if verdict == labels::Verdict::UndecidedUnparsed {
+                tally.undecided_derived_unparsed += 1;
+            }
+        }
         if verdict.is_miss() {
             misses.push(miss(l, &model, &task, &read, text));
         }
@@ -260,7 +270,7 @@ pub fn excerpt(text: &str) -> String {
 }
 
 fn fmt_pct(p: Option<f64>) -> String {
-    p.map_or_else(|| "-".into(), |p| format!("{p:.1}%"))
+    p.map_or_else(|| "-".into(), |p| format!("{p:.2}%"))
 }
 
 pub fn render(r: &Report, list_misses: bool) -> String {
@@ -341,6 +351,14 @@ pub fn render(r: &Report, list_misses: bool) -> String {
     );
     let _ = writeln!(
         o,
+        "  of which real answers {}/{}, derived cut-offs {}/{}",
+        t.undecided_unparsed - t.undecided_derived_unparsed,
+        t.undecided - t.undecided_derived,
+        t.undecided_derived_unparsed,
+        t.undecided_derived
+    );
+    let _ = writeln!(
+        o,
         "JSON-field answers read easily by a person, read:    {} ({}/{}; target ≥ {}%)",
         fmt_pct(f.json_easy_read_pct),
         t.json_easy_read,
@@ -402,7 +420,10 @@ mod tests {
     #[test]
     fn json_reading_uses_the_label_file_form() {
         // One object: its keys, sorted and `|`-joined.
-        let r = read_json("SMDoc", "```json\n{\"主诉\": \"头痛\", \"体温(℃)\": \"37\"}\n```");
+        let r = read_json(
+            "SMDoc",
+            "```json\n{\"主诉\": \"头痛\", \"体温(℃)\": \"37\"}\n```",
+        );
         assert_eq!(r.as_deref(), Some("主诉|体温(℃)"));
         // Prose with no JSON at all is unparsed, not an empty field set.
         assert_eq!(read_json("SMDoc", "无法判断"), None);
@@ -426,7 +447,11 @@ mod tests {
         // Every labelled answer is there once.
         let mut seen = BTreeSet::new();
         for x in l.iter().filter(|x| x.cut.is_none()) {
-            assert!(seen.insert((&x.repo, &x.path, x.line)), "row {} twice", x.row);
+            assert!(
+                seen.insert((&x.repo, &x.path, x.line)),
+                "row {} twice",
+                x.row
+            );
         }
     }
 
