@@ -1,8 +1,10 @@
-//! `medbench-bench`: the figures in docs/benchmarks.md.
+//! `medbench-bench`: the figures in docs/benchmarks.md (speed, memory, and how real
+//! model answers are read).
 //!
 //! Each measured step runs in a child process so its peak memory (VmHWM)
 //! belongs to that step alone.
 
+mod answers;
 mod bank;
 mod evalbench;
 mod load;
@@ -99,6 +101,28 @@ enum Cmd {
         #[arg(long, default_value_t = 18231)]
         port: u16,
     },
+    /// Answer reading on real model answers: how the scorer reads labelled answers of six
+    /// models to MedBench v4 choice and JSON-field tasks, against what a person reads.
+    /// The answers are read from the two git repositories; nothing is copied.
+    ///
+    /// Example: medbench-bench answers --list-misses
+    Answers {
+        /// Clone or bare mirror of github.com/yy-hh/LlmMedEval.
+        #[arg(long, default_value = answers::DEFAULT_LLMMEDEVAL)]
+        corpus_llmmedeval: std::path::PathBuf,
+        /// Clone or bare mirror of github.com/chenhaodev/medbench-env.
+        #[arg(long, default_value = answers::DEFAULT_MEDBENCH_ENV)]
+        corpus_medbench_env: std::path::PathBuf,
+        /// The label file (crates/medbench-bench/data/answer-labels.tsv).
+        #[arg(long, default_value = answers::DEFAULT_LABELS)]
+        labels: std::path::PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print every answer not read as labelled, with an excerpt.
+        #[arg(long)]
+        list_misses: bool,
+    },
     #[command(hide = true)]
     ChildImport { file: String, db: String },
     #[command(hide = true)]
@@ -145,6 +169,19 @@ fn main() -> Result<()> {
             seconds,
             port,
         } => serverbench::run(models, rate, seconds, port),
+        Cmd::Answers {
+            corpus_llmmedeval,
+            corpus_medbench_env,
+            labels,
+            json,
+            list_misses,
+        } => answers::run(answers::Args {
+            llmmedeval: corpus_llmmedeval,
+            medbench_env: corpus_medbench_env,
+            labels,
+            json,
+            list_misses,
+        }),
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
     }
