@@ -254,7 +254,9 @@ fn score_item(run_id: &str, item: Item, row: &RunItemRow) -> Scored {
             outcome: outcome.into(),
             parsed,
             detail,
-            scorer: if n > 1 && matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice) {
+            scorer: if n > 1
+                && matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice)
+            {
                 format!("{}+strict@{n}", scorer_id(kind))
             } else {
                 scorer_id(kind)

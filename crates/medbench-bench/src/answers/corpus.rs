@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result, bail};
 use medbench_core::{Catalog, Choice, Format, ReviewStatus, Taxonomy};
 use medbench_import::Context;
-use medbench_import::source::{MediaRoot, SourceFile};
+use medbench_import::source::{MediaRoot, Origin, SourceFile};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -113,12 +113,6 @@ impl AnswerFile {
             blanked.push('\n');
         }
         let name = display.rsplit('/').next().unwrap_or(display).to_owned();
-        let src = SourceFile {
-            display: display.to_owned(),
-            name,
-            reader: Box::new(std::io::Cursor::new(blanked.into_bytes())),
-            media: MediaRoot::Dir(PathBuf::from(".")),
-        };
         let ctx = Context {
             catalog: Catalog::builtin(),
             taxonomy: Taxonomy::builtin(),
@@ -127,20 +121,33 @@ impl AnswerFile {
         };
         let mut options = HashMap::new();
         let mut rejects = HashMap::new();
-        medbench_import::formats::v4::read(src, &ctx, &mut |r| match r {
-            Ok(unit) => {
-                if let Format::SingleChoice { options: o } | Format::MultipleChoice { options: o } =
-                    unit.item.format
-                {
-                    options.insert(unit.line, o);
+        // One row at a time: the importer keeps the five official copies of a question
+        // as one item, but each copy was answered apart, with the options it showed.
+        for (i, row) in blanked.split('\n').enumerate() {
+            if row.trim().is_empty() {
+                continue;
+            }
+            let line = i + 1;
+            let src = SourceFile {
+                display: display.to_owned(),
+                name: name.clone(),
+                reader: Box::new(std::io::Cursor::new(format!("{row}\n").into_bytes())),
+                media: MediaRoot::Dir(PathBuf::from(".")),
+                origin: Origin::new("", name.clone()),
+            };
+            medbench_import::formats::v4::read(src, &ctx, &mut |r| match r {
+                Ok(unit) => {
+                    if let Format::SingleChoice { options: o }
+                    | Format::MultipleChoice { options: o } = unit.item.format
+                    {
+                        options.insert(line, o);
+                    }
                 }
-            }
-            Err(rej) => {
-                rejects
-                    .entry(rej.line.unwrap_or(0))
-                    .or_insert_with(|| rej.to_string());
-            }
-        });
+                Err(rej) => {
+                    rejects.entry(line).or_insert_with(|| rej.to_string());
+                }
+            });
+        }
         Ok(AnswerFile {
             answers,
             options,
