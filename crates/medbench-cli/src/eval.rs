@@ -45,6 +45,10 @@ pub struct EvalArgs {
     /// At most N items per task (a seeded sample).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Blind items (no reference answer, as in official v4 downloads): `include` asks
+    /// them beside scored ones and reports them as answered, not scored; `exclude`; `only`.
+    #[arg(long, default_value = "include")]
+    pub blind: medbench_eval::BlindItems,
     /// Requests in flight at once (default 8).
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -135,6 +139,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
             dimensions: a.dimension.clone(),
             languages: a.language.clone(),
             limit: a.limit,
+            blind: a.blind,
             ..Default::default()
         },
         seed: a.seed,
@@ -250,13 +255,52 @@ fn fmt_ci(score: f64, lo: f64, hi: f64) -> String {
 }
 
 pub fn print_summary(r: &Results) {
-    println!(
-        "\n{} · run {} · overall {} (n = {})",
-        r.model.name,
-        r.run_id,
-        fmt_ci(r.overall.score, r.overall.ci_low, r.overall.ci_high),
-        r.overall.n
-    );
+    if r.tasks.is_empty() && !r.answered.is_empty() {
+        println!(
+            "\n{} · run {} · answered, not scored: no item of this run has a reference answer",
+            r.model.name, r.run_id
+        );
+    } else {
+        println!(
+            "\n{} · run {} · overall {} (n = {})",
+            r.model.name,
+            r.run_id,
+            fmt_ci(r.overall.score, r.overall.ci_low, r.overall.ci_high),
+            r.overall.n
+        );
+    }
+    print_scored(r);
+    if !r.answered.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_BORDERS_ONLY);
+        t.set_header([
+            "answered, not scored (blind)",
+            "items",
+            "instances",
+            "answered",
+            "failed",
+        ]);
+        for (task, a) in &r.answered {
+            t.add_row([
+                task.clone(),
+                a.items.to_string(),
+                a.instances.to_string(),
+                a.answered.to_string(),
+                a.errors.to_string(),
+            ]);
+        }
+        println!("{t}");
+        println!(
+            "These items are blind (their source hides the answers): nothing above scores them.\nWrite the answers into the official files with: medbench answers export {} --layout medbench-v4 --out DIR",
+            r.run_id
+        );
+    }
+}
+
+fn print_scored(r: &Results) {
+    if r.tasks.is_empty() {
+        return;
+    }
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY);
     t.set_header([

@@ -3,6 +3,7 @@
 //! A thin shell: argument parsing and printing. The work is done by the
 //! library crates (`medbench-core`, `-store`, `-import`, …).
 
+mod answers;
 mod eval;
 mod filters;
 mod human;
@@ -94,6 +95,8 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
     ///
     /// Example: medbench report run-1a2b3c --format html --out report.html
     Report(eval::ReportArgs),
+    #[command(subcommand)]
+    Answers(answers::AnswersCommand),
     /// Paired comparison of two runs on the items both answered (bootstrap CI, McNemar).
     ///
     /// Example: medbench compare run-1a2b3c run-4d5e6f --html compare.html
@@ -193,6 +196,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Ratings(cmd) => human::ratings(&cli.db, cmd),
         Command::Calibrate(args) => human::calibrate(&cli.db, args),
         Command::Report(args) => eval::report(&cli.db, args),
+        Command::Answers(cmd) => answers::run(&cli.db, cmd),
         Command::Compare(args) => eval::compare(&cli.db, args),
         Command::Runs => eval::runs(&cli.db),
         Command::Tasks(args) => items::tasks(args),

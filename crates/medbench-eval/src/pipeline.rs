@@ -167,6 +167,8 @@ fn ask_all(
 /// What the writer receives: a response on its way to the bank, with the slot to
 /// release once it is stored; or a correction of the number of instances to ask, once
 /// the reader has seen how many instances an item has.
+// Nearly every message is a row; boxing it would cost an allocation per answer.
+#[allow(clippy::large_enum_variant)]
 enum Answered {
     Row(ResponseRow, Option<tokio::sync::oneshot::Sender<()>>),
     Expect(i64),
@@ -300,7 +302,7 @@ fn produce_one(
     ctx: &AskContext<'_>,
     bank: &SqliteBank,
     shots: &[Item],
-    id: &String,
+    id: &str,
     item: Item,
     out: &mpsc::Sender<Answered>,
     jobs: &tokio::sync::mpsc::Sender<Job>,
@@ -351,7 +353,7 @@ fn produce_one(
         }
         if jobs
             .blocking_send(Job {
-                item_id: id.clone(),
+                item_id: id.to_owned(),
                 request,
                 hash,
                 stored,

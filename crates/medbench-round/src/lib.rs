@@ -10,6 +10,7 @@
 //!
 //! See `docs/rounds.md` for every rule.
 
+pub mod answers;
 pub mod contamination;
 mod draw;
 mod export;
