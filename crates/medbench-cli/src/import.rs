@@ -110,7 +110,10 @@ pub fn run(db: &str, args: ImportArgs) -> Result<i32> {
 
 fn print_report(r: &ImportReport, location: &str, elapsed: Duration, skip_invalid: bool) {
     for f in &r.files {
-        println!("  {:<60} {:<14} {:>8} records", f.file, f.format, f.items);
+        match &f.note {
+            Some(note) => println!("  {:<60} {:<14} {note}", f.file, f.format),
+            None => println!("  {:<60} {:<14} {:>8} records", f.file, f.format, f.items),
+        }
     }
     if !r.rejects.is_empty() {
         println!("\nRejected:");

@@ -51,7 +51,7 @@ enum Command {
     ///
     /// Example: medbench import medqa_test.jsonl --format medqa --task MedQA-USMLE
     #[command(
-        after_help = "Formats: native, medbench-v4, medqa, medmcqa, mmlu-csv, cmmlu-csv, pubmedqa, healthbench, medagentbench.\n`auto` (the default) tells them apart by file name and content.\nExit status is 1 when anything was rejected, unless --skip-invalid."
+        after_help = "Formats: native, medbench-v4, medqa, medmcqa, mmlu-csv, cmmlu-csv, pubmedqa, healthbench, medagentbench, vqa-rad.\n`auto` (the default) tells them apart by file name and content.\nExit status is 1 when anything was rejected, unless --skip-invalid."
     )]
     Import(import::ImportArgs),
     /// Look at the bank: counts, listings, single items, export.

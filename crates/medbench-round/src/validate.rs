@@ -299,9 +299,14 @@ pub fn read_submission(
                 ));
                 continue;
             };
+            // Any name of the task counts: its own, the exported `source`, or an official
+            // `other.source` alias (`CTR-QC`, `MedTreat_v4`, `MedRxCheck_V4_SCQ`…).
             if let Some(claimed) = claimed_task
                 && claimed != inst.source
                 && claimed != inst.task
+                && catalog()
+                    .lookup(claimed)
+                    .is_none_or(|t| t.name != inst.task)
             {
                 sub.issues.push(issue(
                     IssueKind::WrongTask,
@@ -363,4 +368,79 @@ pub fn read_submission(
     }
     sub.hash = hex::encode(hasher.finalize());
     Ok(sub)
+}
+
+/// The built-in task catalogue, parsed once.
+fn catalog() -> &'static medbench_core::Catalog {
+    static CATALOG: std::sync::LazyLock<medbench_core::Catalog> =
+        std::sync::LazyLock::new(medbench_core::Catalog::builtin);
+    &CATALOG
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, task: &str, source: &str) -> InstanceRow {
+        InstanceRow {
+            round_id: "r".into(),
+            instance_id: id.into(),
+            item_id: format!("{task}/1"),
+            item_version: 1,
+            task: task.into(),
+            permutation: 0,
+            format: r#"{"type":"open_ended"}"#.into(),
+            reference: None,
+            source: source.into(),
+        }
+    }
+
+    #[test]
+    fn official_source_aliases_name_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            ("a1", "MedReportQC", "MedReportQC_V4", "CTR-QC"),
+            ("a2", "MedQC", "MedQC_V4", "CXR-QC"),
+            (
+                "a3",
+                "MedRxCheck_SCQ",
+                "MedRxCheck_SCQ_V4",
+                "MedRxCheck_V4_SCQ",
+            ),
+            (
+                "a4",
+                "MedRxCheck_MSQ",
+                "MedRxCheck_MSQ_V4",
+                "MedRxCheck_V4_MSQ",
+            ),
+            ("a5", "MedTreat", "MedTreat_V4", "MedTreat_v4"),
+            // A real mismatch is still refused.
+            ("a6", "MedTreat", "MedTreat_V4", "CTR-QC"),
+        ];
+        let insts: Vec<InstanceRow> = rows
+            .iter()
+            .map(|(id, task, source, _)| instance(id, task, source))
+            .collect();
+        let by_id: HashMap<&str, &InstanceRow> =
+            insts.iter().map(|i| (i.instance_id.as_str(), i)).collect();
+        let text: String = rows
+            .iter()
+            .map(|(id, _, _, claimed)| {
+                format!(
+                    "{{\"question\": \"q\", \"answer\": \"x\", \"other\": {{\"id\": \"{id}\", \"source\": \"{claimed}\"}}}}\n"
+                )
+            })
+            .collect();
+        let path = dir.path().join("answers.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let sub = read_submission(&path, &by_id, &UnpackLimits::default()).unwrap();
+        let wrong: Vec<_> = sub
+            .issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::WrongTask)
+            .collect();
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert_eq!(wrong[0].line, Some(6));
+        assert_eq!(sub.answers.len(), 5);
+    }
 }

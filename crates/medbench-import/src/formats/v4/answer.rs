@@ -63,13 +63,6 @@ fn intent_labels(question: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn split_labels(s: &str) -> Vec<String> {
-    s.split(['、', ',', '，', ';', '；', '|', '\n'])
-        .map(|x| x.trim().to_owned())
-        .filter(|x| !x.is_empty())
-        .collect()
-}
-
 /// Read a filled `answer` as the reference for the task's format.
 pub fn reference_for(format: &Format, answer: &str) -> Result<Reference, String> {
     let json = || {
@@ -101,10 +94,12 @@ pub fn reference_for(format: &Format, answer: &str) -> Result<Reference, String>
             answers: vec![answer.to_owned()],
         },
         FormatKind::LabelSet => Reference::LabelSet {
+            // The same normaliser reads answers when scoring (full-width bars and
+            // brackets, spaces), so an answer equal to its reference scores 1.
             labels: if answer == "无问题" {
                 vec![]
             } else {
-                split_labels(answer)
+                medbench_core::label::split_labels(answer)
             },
         },
         FormatKind::JsonFields => match json()? {
