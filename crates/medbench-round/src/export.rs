@@ -237,6 +237,14 @@ pub fn export(bank: &SqliteBank, round: &str, layout: Layout, out: &Path) -> Res
         }
         let item = &items[&key];
         let (format, _) = instance_parts(inst)?;
+        // An official order (variant) carries its own question text.
+        let variant;
+        let item = if item.variants.is_empty() {
+            item
+        } else {
+            variant = item.instance(inst.permutation as usize);
+            &variant
+        };
         let (bundle, dir) = match layout {
             Layout::MedbenchV4 => (
                 track_bundle(item.track).to_owned(),

@@ -5,8 +5,10 @@
 //! positions, so for `k < n` every option sits at a different letter in each
 //! permutation (the right answer moves too). For `k ≥ n` a fresh seeded shuffle
 //! is used. Permutation 0 is the base shuffle, not the original order.
-//! Items whose question text already embeds its options (`prompt:verbatim`,
-//! e.g. v4 downloads) and non-choice items get a single, unpermuted instance.
+//! An item with official option orders (`variants`, the five copies of a v4 choice
+//! question) gets one instance per variant, in the official orders, whatever the
+//! round's permutation count. Other items whose question text already embeds its
+//! options (`prompt:verbatim`) and non-choice items get a single, unpermuted instance.
 
 use crate::{Result, RoundError, instance_id, mix, splitmix};
 use medbench_core::{Choice, Format, Item, Provenance, Reference};
@@ -91,14 +93,20 @@ pub fn build_instances(
     seed: u64,
     source: &str,
 ) -> Result<Vec<InstanceRow>> {
-    let count = if permutable(item) {
+    let official = !item.variants.is_empty();
+    let count = if official {
+        item.variants.len() as u32
+    } else if permutable(item) {
         permutations.max(1)
     } else {
         1
     };
     let mut out = Vec::with_capacity(count as usize);
     for k in 0..count {
-        let (format, reference) = if permutable(item) {
+        let (format, reference) = if official {
+            let v = item.instance(k as usize);
+            (v.format, v.reference)
+        } else if permutable(item) {
             let n = item.format.options().map_or(0, <[Choice]>::len);
             permute(
                 &item.format,
@@ -145,7 +153,12 @@ pub fn instance_parts(row: &InstanceRow) -> Result<(Format, Option<Reference>)> 
 /// The item as asked: the instance id, the permuted options, no reference, no provenance.
 pub fn instance_item(item: &Item, row: &InstanceRow) -> Result<Item> {
     let (format, _) = instance_parts(row)?;
-    let mut it = item.clone();
+    // An official order brings its own question text (its options written in that order).
+    let mut it = if item.variants.is_empty() {
+        item.clone()
+    } else {
+        item.instance(row.permutation as usize)
+    };
     it.id = row.instance_id.clone();
     it.format = format;
     it.reference = None;
