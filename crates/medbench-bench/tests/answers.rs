@@ -125,7 +125,8 @@ fn measures_a_few_real_answers() {
     // Both corpora are named with the commit read.
     assert_eq!(r["corpus"].as_object().unwrap().len(), 2);
     // Every miss says where it is and shows the answer.
-    for m in r["misses"].as_array().unwrap() {
+    // (No misses at all leaves the field out.)
+    for m in r["misses"].as_array().map_or(&[][..], Vec::as_slice) {
         assert!(m["line"].as_u64().unwrap() >= 1);
         assert!(!m["excerpt"].as_str().unwrap().is_empty());
     }
