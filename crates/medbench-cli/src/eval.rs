@@ -27,8 +27,12 @@ pub struct EvalArgs {
     /// A JSONL file of {"id": ITEM_ID, "answer": TEXT}: evaluate answers produced elsewhere.
     #[arg(long)]
     pub predictions: Option<PathBuf>,
+    /// How PDFs reach an OpenAI-compatible endpoint: images (each page rendered to a PNG;
+    /// the default) or file (the PDF as a `file` content part, for endpoints that take one).
+    #[arg(long, value_parser = ["images", "file"])]
+    pub pdf: Option<String>,
     /// A TOML file naming several models and the selection (see docs/evaluation.md).
-    #[arg(long, conflicts_with_all = ["model", "base_url", "provider", "api_key_env", "predictions"])]
+    #[arg(long, conflicts_with_all = ["model", "base_url", "provider", "api_key_env", "predictions", "pdf"])]
     pub config: Option<PathBuf>,
     /// Tasks to run (comma-separated).
     #[arg(long, value_delimiter = ',')]
@@ -114,6 +118,12 @@ fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
     m.rpm = a.rpm;
     m.tpm = a.tpm;
     m.timeout_secs = a.timeout;
+    m.pdf = a
+        .pdf
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!("--pdf: {e}"))?;
     m.check()?;
     Ok(m)
 }

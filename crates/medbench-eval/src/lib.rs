@@ -97,8 +97,14 @@ pub fn select(bank: &SqliteBank, sel: &Selection, seed: u64) -> Result<Vec<(Stri
 pub fn endpoint_name(m: &ModelSpec) -> String {
     match m.provider {
         ProviderKind::Openai | ProviderKind::Anthropic => {
+            // PDFs sent as files instead of page images change what the model sees, so the
+            // mode is part of the name (and of run ids and cache keys); the default adds nothing.
+            let pdf = match m.pdf {
+                Some(medbench_provider::PdfMode::File) => " pdf=file",
+                _ => "",
+            };
             format!(
-                "{}:{}",
+                "{}:{}{pdf}",
                 serde_json::to_value(m.provider)
                     .unwrap()
                     .as_str()

@@ -8,7 +8,7 @@ use crate::answer::Answerer;
 use crate::render::{Renderer, stored_form};
 use anyhow::{Context, Result};
 use medbench_core::Item;
-use medbench_provider::{ChatRequest, Provider, Sampling};
+use medbench_provider::{ChatRequest, ErrorKind, Provider, ProviderError, Sampling};
 use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -345,7 +345,12 @@ async fn dispatch(
                 r.item_id = job.item_id;
                 r.request_hash = job.hash;
                 r.request = job.stored;
-                call(provider.as_ref(), &job.request, &mut r).await;
+                // Converted for the wire (PDF pages rendered) once, not on every retry; the
+                // hash and stored form above are of the request as built.
+                match prepare(&provider, job.request).await {
+                    Ok(request) => call(provider.as_ref(), &request, &mut r).await,
+                    Err(e) => failed(&mut r, &e),
+                }
                 // The slot is free again only once the answer is stored, so a kill can
                 // lose at most `concurrency` calls: those in flight or not yet committed.
                 let (slot, freed) = tokio::sync::oneshot::channel();
@@ -376,11 +381,34 @@ async fn call(provider: &dyn Provider, request: &ChatRequest, r: &mut ResponseRo
             r.latency_ms = resp.latency_ms;
             r.attempts = resp.attempts;
         }
-        Err(e) => {
-            r.error_kind = Some(e.kind.as_str().to_owned());
-            r.error = Some(e.to_string());
-            r.attempts = e.attempts;
-        }
+        Err(e) => failed(r, &e),
     }
     r.at = now();
+}
+
+/// Record a failure in `r`.
+fn failed(r: &mut ResponseRow, e: &ProviderError) {
+    r.error_kind = Some(e.kind.as_str().to_owned());
+    r.error = Some(e.to_string());
+    r.attempts = e.attempts;
+    r.at = now();
+}
+
+/// [`Provider::prepare`], on the blocking pool when the request has media to convert.
+async fn prepare(
+    provider: &Arc<dyn Provider>,
+    request: ChatRequest,
+) -> Result<ChatRequest, ProviderError> {
+    if !request.has_media() {
+        return provider.prepare(request);
+    }
+    let provider = provider.clone();
+    tokio::task::spawn_blocking(move || provider.prepare(request))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ProviderError::new(
+                ErrorKind::Render,
+                format!("preparing the request failed: {e}"),
+            ))
+        })
 }
