@@ -203,7 +203,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
             &mut |p| {
                 bar.set_length(p.total);
                 bar.set_position(p.done);
-                bar.set_message(format!("cached {} · errors {}", p.cached, p.errors));
+                bar.set_message(progress_message(&p));
             },
             &mut |p| {
                 bar.finish_and_clear();
@@ -232,6 +232,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         {
             worst = 3;
         }
+        print_failures(&outcome.results.failures);
         if outcome.results.items.errors > 0 {
             eprintln!(
                 "warning: {} item(s) have no answer because the model call failed; they count as 0. Run the same command again to retry only them.",
@@ -241,6 +242,30 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         }
     }
     Ok(worst)
+}
+
+/// `cached 3 · 12 failed (http 404 ×12)`.
+fn progress_message(p: &medbench_eval::AskProgress) -> String {
+    let mut m = format!("cached {}", p.cached);
+    if p.errors > 0 {
+        m.push_str(&format!(
+            " · {} failed ({})",
+            p.errors,
+            medbench_eval::failures::summary(&p.failures)
+        ));
+    }
+    m
+}
+
+/// Why calls failed, one line per class with its first message, on stderr.
+pub fn print_failures(failures: &[medbench_report::FailureClass]) {
+    if failures.is_empty() {
+        return;
+    }
+    eprintln!("failed calls, by class:");
+    for f in failures {
+        eprintln!("  {} ×{}: {}", f.class, f.count, f.first_message);
+    }
 }
 
 fn sanitize(name: &str) -> String {

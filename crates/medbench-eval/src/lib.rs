@@ -12,6 +12,7 @@
 pub mod answer;
 pub mod calibrated;
 pub mod compare;
+pub mod failures;
 pub mod pipeline;
 pub mod render;
 pub mod scoring;
@@ -208,6 +209,9 @@ pub fn evaluate_with(
     let usage = bank.run_usage(&run_id)?;
     let mut results = scoring::results(&run_id, &scored, usage, opts.seed)?;
     results.judging = judging;
+    // Failed items are asked again by every invocation, so this invocation's failures are
+    // the run's.
+    results.failures = asked.failures.clone();
     lap("aggregate");
     let finished = pipeline::now();
     results.model = medbench_report::ModelInfo {
@@ -397,6 +401,7 @@ pub fn rescored(
     r.usage.cost_usd = old.usage.cost_usd;
     r.manifest = old.manifest;
     r.judging = old.judging;
+    r.failures = old.failures;
     Ok(r)
 }
 

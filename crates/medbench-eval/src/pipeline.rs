@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 /// Counts while asking.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AskProgress {
     /// Items to ask in this invocation.
     pub total: u64,
@@ -25,6 +25,8 @@ pub struct AskProgress {
     pub cached: u64,
     /// Of those, failures (transport, HTTP status, malformed, empty…).
     pub errors: u64,
+    /// Those failures by class, most frequent first, each with its first message.
+    pub failures: Vec<medbench_report::FailureClass>,
 }
 
 /// Everything the ask stage needs.
@@ -172,6 +174,7 @@ fn write_responses(
 ) -> Result<()> {
     let mut rows: Vec<ResponseRow> = Vec::with_capacity(256);
     let mut stored: Vec<tokio::sync::oneshot::Sender<()>> = Vec::with_capacity(256);
+    let mut failures = crate::failures::Tally::default();
     // Block for the first response, then take whatever else has queued up meanwhile:
     // under load, answers arrive while a commit runs, so batches form by themselves.
     while let Ok(first) = rx.recv() {
@@ -179,6 +182,7 @@ fn write_responses(
             p.done += 1;
             p.cached += row.cached as u64;
             p.errors += row.error_kind.is_some() as u64;
+            failures.add(&row);
             rows.push(row);
             stored.extend(slot);
         }
@@ -187,7 +191,10 @@ fn write_responses(
         for slot in stored.drain(..) {
             let _ = slot.send(());
         }
-        progress(*p);
+        if p.failures.iter().map(|c| c.count).sum::<u64>() != p.errors {
+            p.failures = failures.classes();
+        }
+        progress(p.clone());
     }
     Ok(())
 }

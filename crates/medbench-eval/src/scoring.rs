@@ -305,6 +305,7 @@ pub fn results(run_id: &str, scored: &[Scored], usage: RunUsage, seed: u64) -> R
         manifest: serde_json::Value::Null,
         judging: None,
         warnings: mixed_scorers(scored),
+        failures: Vec::new(),
     })
 }
 

@@ -133,9 +133,15 @@ impl ModelSpec {
                         self.name
                     );
                 }
-                if self.base_url.is_none() {
+                let Some(url) = &self.base_url else {
                     bail!(
                         "model `{}` needs --base-url (e.g. http://127.0.0.1:8080/v1)",
+                        self.name
+                    );
+                };
+                if let Err(why) = medbench_provider::check_base_url(url) {
+                    bail!(
+                        "model `{}`: --base-url (base_url) `{url}` is not usable: {why}; expected e.g. http://127.0.0.1:8080/v1",
                         self.name
                     );
                 }
@@ -413,6 +419,11 @@ mod tests {
             .unwrap_err();
         assert!(
             format!("{e:#}").contains("unknown variant `pages`"),
+            "{e:#}"
+        );
+        let e = load("[[model]]\nname = \"m\"\nbase_url = \"127.0.0.1:8080/v1\"\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("--base-url (base_url) `127.0.0.1:8080/v1` is not usable"),
             "{e:#}"
         );
         let e = load("[[model]]\nname = \"m\"\n").unwrap_err();

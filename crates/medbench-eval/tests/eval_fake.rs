@@ -447,3 +447,76 @@ fn pdf_reports_go_as_page_images_and_a_damaged_one_fails_alone() {
     assert!(ok.request.contains("application/pdf"));
     assert_eq!(o.results.items.errors, 1);
 }
+
+#[test]
+fn failed_calls_are_grouped_by_class_with_their_first_message() {
+    let f = fixture();
+    // A model the endpoint does not know: 404 on every call (final, not retried).
+    let missing = f.rt.block_on(start(FakeConfig {
+        failures: vec![FailureRule::new(
+            Trigger::Always,
+            Failure::Status {
+                code: 404,
+                retry_after: None,
+            },
+        )],
+        ..Default::default()
+    }));
+    let mut o = opts(&f.out, &["DemoExam"]);
+    o.selection.limit = Some(3);
+    let mut seen = Vec::new();
+    let r = evaluate(&f.db, &model(&missing), &o, &mut |p| seen.push(p)).unwrap();
+    assert_eq!(r.results.failures.len(), 1, "{:?}", r.results.failures);
+    let c = &r.results.failures[0];
+    assert_eq!((c.class.as_str(), c.count), ("http 404", 3));
+    assert!(
+        c.first_message.starts_with("HTTP 404 from ")
+            && c.first_message.contains("/chat/completions: ")
+            && c.first_message.contains("scripted failure"),
+        "{}",
+        c.first_message
+    );
+    assert_eq!(r.asked.failures, r.results.failures);
+    let last = seen.last().unwrap();
+    assert_eq!(
+        medbench_eval::failures::summary(&last.failures),
+        "http 404 ×3"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.out.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["failures"][0]["class"], "http 404");
+    assert_eq!(json["failures"][0]["count"], 3);
+    assert!(
+        std::fs::read_to_string(f.out.join("report.html"))
+            .unwrap()
+            .contains("Failed calls")
+    );
+
+    // Nothing listens on the port: one `connect` class naming the refused connection.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut dead = ModelSpec::named("fake-model");
+    dead.base_url = Some(format!("http://127.0.0.1:{port}/v1"));
+    dead.max_attempts = Some(1);
+    let r = evaluate(&f.db, &dead, &o, &mut |_| {}).unwrap();
+    assert_eq!(r.results.failures.len(), 1, "{:?}", r.results.failures);
+    let c = &r.results.failures[0];
+    assert_eq!((c.class.as_str(), c.count), ("connect", 3));
+    assert!(
+        c.first_message.contains(&format!("127.0.0.1:{port}"))
+            && c.first_message.to_lowercase().contains("connect"),
+        "{}",
+        c.first_message
+    );
+
+    // A run without failures carries none.
+    let fine = f.rt.block_on(start(FakeConfig::default()));
+    let r = evaluate(&f.db, &model(&fine), &o, &mut |_| {}).unwrap();
+    assert!(r.results.failures.is_empty());
+    let json = std::fs::read_to_string(f.out.join("results.json")).unwrap();
+    assert!(!json.contains("\"failures\""));
+}

@@ -33,7 +33,7 @@ mod reliable;
 pub use anthropic::Anthropic;
 pub use error::{ErrorKind, ProviderError};
 pub use hash::{canonical_json, request_hash};
-pub use http::{install_tls_provider, shared_client};
+pub use http::{check_base_url, install_tls_provider, shared_client};
 pub use openai::OpenAiCompatible;
 pub use pdf::{PDF_MAX_PAGES, PDF_PAGE_LONG_SIDE, PdfMode, render_pdf_pages};
 pub use ratelimit::RateLimiter;

@@ -362,5 +362,6 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
         }),
         judging: None,
         warnings: Vec::new(),
+        failures: Vec::new(),
     }
 }

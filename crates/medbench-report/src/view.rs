@@ -150,6 +150,7 @@ pub(crate) struct ReportView {
     has_heatmap: bool,
     judging: Option<crate::Judging>,
     warnings: Vec<String>,
+    failures: Vec<crate::FailureClass>,
 }
 
 /// Track keys in canonical order.
@@ -346,6 +347,7 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
         manifest_json: serde_json::to_string_pretty(&r.manifest).unwrap_or_default(),
         judging: r.judging.clone(),
         warnings: r.warnings.clone(),
+        failures: r.failures.clone(),
         track_charts,
         heat_chart_height: 110 + 32 * n_spec.max(3),
         has_heatmap,
