@@ -27,8 +27,12 @@ pub struct EvalArgs {
     /// A JSONL file of {"id": ITEM_ID, "answer": TEXT}: evaluate answers produced elsewhere.
     #[arg(long)]
     pub predictions: Option<PathBuf>,
+    /// How PDFs reach an OpenAI-compatible endpoint: images (each page rendered to a PNG;
+    /// the default) or file (the PDF as a `file` content part, for endpoints that take one).
+    #[arg(long, value_parser = ["images", "file"])]
+    pub pdf: Option<String>,
     /// A TOML file naming several models and the selection (see docs/evaluation.md).
-    #[arg(long, conflicts_with_all = ["model", "base_url", "provider", "api_key_env", "predictions"])]
+    #[arg(long, conflicts_with_all = ["model", "base_url", "provider", "api_key_env", "predictions", "pdf"])]
     pub config: Option<PathBuf>,
     /// Tasks to run (comma-separated).
     #[arg(long, value_delimiter = ',')]
@@ -118,6 +122,12 @@ fn model_from_args(a: &EvalArgs) -> Result<ModelSpec> {
     m.rpm = a.rpm;
     m.tpm = a.tpm;
     m.timeout_secs = a.timeout;
+    m.pdf = a
+        .pdf
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| anyhow::anyhow!("--pdf: {e}"))?;
     m.check()?;
     Ok(m)
 }
@@ -198,7 +208,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
             &mut |p| {
                 bar.set_length(p.total);
                 bar.set_position(p.done);
-                bar.set_message(format!("cached {} · errors {}", p.cached, p.errors));
+                bar.set_message(progress_message(&p));
             },
             &mut |p| {
                 bar.finish_and_clear();
@@ -227,6 +237,7 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         {
             worst = 3;
         }
+        print_failures(&outcome.results.failures);
         if outcome.results.items.errors > 0 {
             eprintln!(
                 "warning: {} item(s) have no answer because the model call failed; they count as 0. Run the same command again to retry only them.",
@@ -236,6 +247,30 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         }
     }
     Ok(worst)
+}
+
+/// `cached 3 · 12 failed (http 404 ×12)`.
+fn progress_message(p: &medbench_eval::AskProgress) -> String {
+    let mut m = format!("cached {}", p.cached);
+    if p.errors > 0 {
+        m.push_str(&format!(
+            " · {} failed ({})",
+            p.errors,
+            medbench_eval::failures::summary(&p.failures)
+        ));
+    }
+    m
+}
+
+/// Why calls failed, one line per class with its first message, on stderr.
+pub fn print_failures(failures: &[medbench_report::FailureClass]) {
+    if failures.is_empty() {
+        return;
+    }
+    eprintln!("failed calls, by class:");
+    for f in failures {
+        eprintln!("  {} ×{}: {}", f.class, f.count, f.first_message);
+    }
 }
 
 fn sanitize(name: &str) -> String {

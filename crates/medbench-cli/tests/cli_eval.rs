@@ -3,7 +3,7 @@
 mod common;
 use common::{medbench, text};
 
-use medbench_fake_llm::{AnswerPolicy, FakeConfig, start};
+use medbench_fake_llm::{AnswerPolicy, Failure, FailureRule, FakeConfig, Trigger, start};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -186,4 +186,105 @@ fn answered(db: &Path) -> std::collections::HashSet<String> {
     let bank = medbench_store::SqliteBank::open(db.to_str().unwrap()).unwrap();
     let runs = bank.find_runs("").unwrap();
     bank.answered_items(&runs[0].id).unwrap()
+}
+
+#[test]
+fn eval_says_why_calls_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("medbench.db");
+    assert!(medbench(&db, &["import", "--demo"]).status.success());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(start(FakeConfig {
+        failures: vec![FailureRule::new(
+            Trigger::Always,
+            Failure::Status {
+                code: 404,
+                retry_after: None,
+            },
+        )],
+        ..Default::default()
+    }));
+    let url = server.base_url();
+    let out = dir.path().join("r404");
+    let o = medbench(
+        &db,
+        &[
+            "eval",
+            "--model",
+            "no-such-model",
+            "--base-url",
+            &url,
+            "--tasks",
+            "DemoExam",
+            "--limit",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{all}");
+    assert!(all.contains("failed calls, by class:"), "{all}");
+    assert!(all.contains("http 404 ×3: HTTP 404 from "), "{all}");
+    assert!(all.contains("scripted failure"), "the body excerpt: {all}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["failures"][0]["class"], "http 404");
+    assert_eq!(results["failures"][0]["count"], 3);
+    assert_eq!(results["failures"].as_array().unwrap().len(), 1);
+
+    // A closed port, through a models file (one attempt, so no backoff to wait for).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = dir.path().join("models.toml");
+    let out = dir.path().join("rdead");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[run]\ntasks = [\"DemoExam\"]\nlimit = 2\nout = {:?}\n\n[[model]]\nname = \"m\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmax_attempts = 1\n",
+            out.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let o = medbench(&db, &["eval", "--config", cfg.to_str().unwrap()]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains(&format!(
+            "connect ×2: transport error from http://127.0.0.1:{port}/v1"
+        )),
+        "{all}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["failures"][0]["class"], "connect");
+    assert_eq!(results["failures"][0]["count"], 2);
+
+    // A malformed --base-url is refused before anything is asked, naming the flag.
+    let o = medbench(
+        &db,
+        &[
+            "eval",
+            "--model",
+            "m",
+            "--base-url",
+            "127.0.0.1:8080/v1",
+            "--tasks",
+            "DemoExam",
+        ],
+    );
+    let all = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        all.contains("--base-url (base_url) `127.0.0.1:8080/v1` is not usable"),
+        "{all}"
+    );
+    assert!(!all.contains("overall"), "nothing was evaluated: {all}");
 }

@@ -51,7 +51,9 @@ impl Answerer {
                     }
                     Arc::new(p)
                 } else {
-                    let mut p = OpenAiCompatible::new(base).with_timeout(timeout);
+                    let mut p = OpenAiCompatible::new(base)
+                        .with_timeout(timeout)
+                        .with_pdf(spec.pdf.unwrap_or_default());
                     if let Some(k) = key {
                         p = p.with_api_key(k);
                     }

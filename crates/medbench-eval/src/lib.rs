@@ -12,6 +12,7 @@
 pub mod answer;
 pub mod calibrated;
 pub mod compare;
+pub mod failures;
 pub mod pipeline;
 pub mod render;
 pub mod scoring;
@@ -97,8 +98,14 @@ pub fn select(bank: &SqliteBank, sel: &Selection, seed: u64) -> Result<Vec<(Stri
 pub fn endpoint_name(m: &ModelSpec) -> String {
     match m.provider {
         ProviderKind::Openai | ProviderKind::Anthropic => {
+            // PDFs sent as files instead of page images change what the model sees, so the
+            // mode is part of the name (and of run ids and cache keys); the default adds nothing.
+            let pdf = match m.pdf {
+                Some(medbench_provider::PdfMode::File) => " pdf=file",
+                _ => "",
+            };
             format!(
-                "{}:{}",
+                "{}:{}{pdf}",
                 serde_json::to_value(m.provider)
                     .unwrap()
                     .as_str()
@@ -205,6 +212,9 @@ pub fn evaluate_with(
     let usage = bank.run_usage(&run_id)?;
     let mut results = scoring::results(&run_id, &scored, usage, opts.seed)?;
     results.judging = judging;
+    // Failed items are asked again by every invocation, so this invocation's failures are
+    // the run's.
+    results.failures = asked.failures.clone();
     lap("aggregate");
     let finished = pipeline::now();
     results.model = medbench_report::ModelInfo {
@@ -394,6 +404,7 @@ pub fn rescored(
     r.usage.cost_usd = old.usage.cost_usd;
     r.manifest = old.manifest;
     r.judging = old.judging;
+    r.failures = old.failures;
     Ok(r)
 }
 

@@ -8,14 +8,14 @@ use crate::answer::Answerer;
 use crate::render::{Renderer, stored_form};
 use anyhow::{Context, Result};
 use medbench_core::Item;
-use medbench_provider::{ChatRequest, Provider, Sampling};
+use medbench_provider::{ChatRequest, ErrorKind, Provider, ProviderError, Sampling};
 use medbench_store::{Bank, ItemFilter, ResponseRow, SqliteBank, instance_key};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc;
 
 /// Counts while asking.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AskProgress {
     /// Items to ask in this invocation.
     pub total: u64,
@@ -25,6 +25,8 @@ pub struct AskProgress {
     pub cached: u64,
     /// Of those, failures (transport, HTTP status, malformed, empty…).
     pub errors: u64,
+    /// Those failures by class, most frequent first, each with its first message.
+    pub failures: Vec<medbench_report::FailureClass>,
 }
 
 /// Everything the ask stage needs.
@@ -183,6 +185,7 @@ fn write_responses(
 ) -> Result<()> {
     let mut rows: Vec<ResponseRow> = Vec::with_capacity(256);
     let mut stored: Vec<tokio::sync::oneshot::Sender<()>> = Vec::with_capacity(256);
+    let mut failures = crate::failures::Tally::default();
     // Block for the first response, then take whatever else has queued up meanwhile:
     // under load, answers arrive while a commit runs, so batches form by themselves.
     while let Ok(first) = rx.recv() {
@@ -197,6 +200,7 @@ fn write_responses(
             p.done += 1;
             p.cached += row.cached as u64;
             p.errors += row.error_kind.is_some() as u64;
+            failures.add(&row);
             rows.push(row);
             stored.extend(slot);
         }
@@ -208,7 +212,10 @@ fn write_responses(
         for slot in stored.drain(..) {
             let _ = slot.send(());
         }
-        progress(*p);
+        if p.failures.iter().map(|c| c.count).sum::<u64>() != p.errors {
+            p.failures = failures.classes();
+        }
+        progress(p.clone());
     }
     Ok(())
 }
@@ -403,7 +410,12 @@ async fn dispatch(
                 r.item_id = job.item_id;
                 r.request_hash = job.hash;
                 r.request = job.stored;
-                call(provider.as_ref(), &job.request, &mut r).await;
+                // Converted for the wire (PDF pages rendered) once, not on every retry; the
+                // hash and stored form above are of the request as built.
+                match prepare(&provider, job.request).await {
+                    Ok(request) => call(provider.as_ref(), &request, &mut r).await,
+                    Err(e) => failed(&mut r, &e),
+                }
                 // The slot is free again only once the answer is stored, so a kill can
                 // lose at most `concurrency` calls: those in flight or not yet committed.
                 let (slot, freed) = tokio::sync::oneshot::channel();
@@ -434,11 +446,34 @@ async fn call(provider: &dyn Provider, request: &ChatRequest, r: &mut ResponseRo
             r.latency_ms = resp.latency_ms;
             r.attempts = resp.attempts;
         }
-        Err(e) => {
-            r.error_kind = Some(e.kind.as_str().to_owned());
-            r.error = Some(e.to_string());
-            r.attempts = e.attempts;
-        }
+        Err(e) => failed(r, &e),
     }
     r.at = now();
+}
+
+/// Record a failure in `r`.
+fn failed(r: &mut ResponseRow, e: &ProviderError) {
+    r.error_kind = Some(e.kind.as_str().to_owned());
+    r.error = Some(e.to_string());
+    r.attempts = e.attempts;
+    r.at = now();
+}
+
+/// [`Provider::prepare`], on the blocking pool when the request has media to convert.
+async fn prepare(
+    provider: &Arc<dyn Provider>,
+    request: ChatRequest,
+) -> Result<ChatRequest, ProviderError> {
+    if !request.has_media() {
+        return provider.prepare(request);
+    }
+    let provider = provider.clone();
+    tokio::task::spawn_blocking(move || provider.prepare(request))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ProviderError::new(
+                ErrorKind::Render,
+                format!("preparing the request failed: {e}"),
+            ))
+        })
 }

@@ -489,6 +489,7 @@ pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Resu
         judging: None,
         warnings,
         answered,
+        failures: Vec::new(),
     })
 }
 

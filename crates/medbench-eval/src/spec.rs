@@ -63,6 +63,11 @@ pub struct ModelSpec {
     /// Seconds allowed for retrying one request (default 600).
     #[serde(default)]
     pub retry_budget_secs: Option<u64>,
+    /// How PDFs reach an OpenAI-compatible endpoint: `images` (each page rendered to a PNG,
+    /// the default) or `file` (the PDF as a `file` content part). Only for `provider = "openai"`:
+    /// Anthropic reads PDFs as documents.
+    #[serde(default)]
+    pub pdf: Option<medbench_provider::PdfMode>,
     /// US dollars per million input tokens, for cost reporting.
     #[serde(default)]
     pub price_input_per_mtok: Option<f64>,
@@ -101,6 +106,7 @@ impl ModelSpec {
             timeout_secs: None,
             max_attempts: None,
             retry_budget_secs: None,
+            pdf: None,
             price_input_per_mtok: None,
             price_output_per_mtok: None,
             api_key: None,
@@ -121,9 +127,21 @@ impl ModelSpec {
     pub fn check(&self) -> Result<()> {
         match self.provider {
             ProviderKind::Openai | ProviderKind::Anthropic => {
-                if self.base_url.is_none() {
+                if self.provider == ProviderKind::Anthropic && self.pdf.is_some() {
+                    bail!(
+                        "model `{}`: pdf (--pdf) applies to provider openai only; Anthropic reads PDFs as documents",
+                        self.name
+                    );
+                }
+                let Some(url) = &self.base_url else {
                     bail!(
                         "model `{}` needs --base-url (e.g. http://127.0.0.1:8080/v1)",
+                        self.name
+                    );
+                };
+                if let Err(why) = medbench_provider::check_base_url(url) {
+                    bail!(
+                        "model `{}`: --base-url (base_url) `{url}` is not usable: {why}; expected e.g. http://127.0.0.1:8080/v1",
                         self.name
                     );
                 }
@@ -135,6 +153,12 @@ impl ModelSpec {
                         self.name
                     );
                 }
+            }
+            ProviderKind::Predictions | ProviderKind::Random if self.pdf.is_some() => {
+                bail!(
+                    "model `{}`: pdf (--pdf) applies to provider openai only",
+                    self.name
+                );
             }
             ProviderKind::Predictions => {
                 if self.predictions.is_none() {
@@ -413,6 +437,19 @@ mod tests {
         assert_eq!(cfg.run.selection.limit, Some(5));
         assert_eq!(cfg.run.selection.tasks, ["DemoExam"]);
         assert_eq!(cfg.models[1].max_tokens, Some(64));
+        assert_eq!(cfg.models[1].pdf, None);
+    }
+
+    #[test]
+    fn pdf_mode_is_read_and_only_for_openai() {
+        let cfg =
+            load("[[model]]\nname = \"m\"\nbase_url = \"http://x/v1\"\npdf = \"file\"\n").unwrap();
+        assert_eq!(cfg.models[0].pdf, Some(medbench_provider::PdfMode::File));
+        let e = load(
+            "[[model]]\nname = \"m\"\nprovider = \"anthropic\"\nbase_url = \"http://x\"\npdf = \"images\"\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("openai only"), "{e:#}");
     }
 
     #[test]
@@ -424,6 +461,17 @@ mod tests {
             .unwrap_err();
         assert!(
             format!("{e:#}").contains("unknown field `max_token`"),
+            "{e:#}"
+        );
+        let e = load("[[model]]\nname = \"m\"\nbase_url = \"http://x/v1\"\npdf = \"pages\"\n")
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown variant `pages`"),
+            "{e:#}"
+        );
+        let e = load("[[model]]\nname = \"m\"\nbase_url = \"127.0.0.1:8080/v1\"\n").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("--base-url (base_url) `127.0.0.1:8080/v1` is not usable"),
             "{e:#}"
         );
         let e = load("[[model]]\nname = \"m\"\n").unwrap_err();

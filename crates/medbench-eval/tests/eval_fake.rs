@@ -333,3 +333,190 @@ fn images_reach_the_endpoint_as_data_urls() {
         &body[..body.len().min(400)]
     );
 }
+
+/// A small valid PDF of `pages` pages (a filled rectangle each) with a correct xref table.
+fn tiny_pdf(pages: usize) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new();
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+        kids.join(" ")
+    ));
+    for i in 0..pages {
+        let content = format!("0 0 0 rg 50 50 {} 100 re f", 100 + 50 * i);
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R >>",
+            4 + 2 * i
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ));
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn pdf_reports_go_as_page_images_and_a_damaged_one_fails_alone() {
+    let f = fixture();
+    // Two MedOCR-shaped rows: a 2-page report and a damaged one.
+    let src = f.out.with_file_name("v4");
+    std::fs::create_dir_all(src.join("MedOCR")).unwrap();
+    let good = tiny_pdf(2);
+    std::fs::write(src.join("MedOCR/good.pdf"), &good).unwrap();
+    std::fs::write(src.join("MedOCR/bad.pdf"), &good[..60]).unwrap();
+    let row = |id: u32, pdf: &str| {
+        serde_json::json!({"question": "## 任务：给定一段影像报告医学文本，请进行实体识别。输出格式为：```json{\"影像描述\": \"\", \"影像诊断\": \"\"}```",
+            "answer": "{\"影像描述\": \"肺纹理清晰\", \"影像诊断\": \"未见异常\"}",
+            "img_path": format!("MedOCR/{pdf}"), "other": {"id": id, "source": "IR-CMeEE"}})
+        .to_string()
+    };
+    std::fs::write(
+        src.join("MedOCR.jsonl"),
+        format!("{}\n{}\n", row(1, "good.pdf"), row(2, "bad.pdf")),
+    )
+    .unwrap();
+    let mut bank = SqliteBank::open(&f.db).unwrap();
+    let r = import(
+        &mut bank as &mut dyn Bank,
+        vec![Input::Path(src.join("MedOCR.jsonl"))],
+        ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(r.committed && r.imported == 2, "{:?}", r.rejects);
+    let server = f.rt.block_on(start(FakeConfig {
+        record: true,
+        ..Default::default()
+    }));
+    let o = evaluate(
+        &f.db,
+        &model(&server),
+        &opts(&f.out, &["MedOCR"]),
+        &mut |_| {},
+    )
+    .unwrap();
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "the damaged PDF is never sent");
+    let parts = reqs[0].body["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let kinds: Vec<&str> = parts.iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["text", "image_url", "image_url"],
+        "text, then the two pages"
+    );
+    assert!(
+        parts[1]["image_url"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
+    let rows = bank.responses(&o.run_id).unwrap();
+    let bad = rows.iter().find(|r| r.error_kind.is_some()).unwrap();
+    assert_eq!(bad.error_kind.as_deref(), Some("render"));
+    assert!(
+        bad.error.as_deref().unwrap().contains("does not parse"),
+        "{bad:?}"
+    );
+    // The stored request names the PDF by its own hash, not the rendered pages.
+    let ok = rows.iter().find(|r| r.error_kind.is_none()).unwrap();
+    let sha = medbench_core::item::sha256_hex(&good);
+    assert!(ok.request.contains(&sha), "{}", ok.request);
+    assert!(ok.request.contains("application/pdf"));
+    assert_eq!(o.results.items.errors, 1);
+}
+
+#[test]
+fn failed_calls_are_grouped_by_class_with_their_first_message() {
+    let f = fixture();
+    // A model the endpoint does not know: 404 on every call (final, not retried).
+    let missing = f.rt.block_on(start(FakeConfig {
+        failures: vec![FailureRule::new(
+            Trigger::Always,
+            Failure::Status {
+                code: 404,
+                retry_after: None,
+            },
+        )],
+        ..Default::default()
+    }));
+    let mut o = opts(&f.out, &["DemoExam"]);
+    o.selection.limit = Some(3);
+    let mut seen = Vec::new();
+    let r = evaluate(&f.db, &model(&missing), &o, &mut |p| seen.push(p)).unwrap();
+    assert_eq!(r.results.failures.len(), 1, "{:?}", r.results.failures);
+    let c = &r.results.failures[0];
+    assert_eq!((c.class.as_str(), c.count), ("http 404", 3));
+    assert!(
+        c.first_message.starts_with("HTTP 404 from ")
+            && c.first_message.contains("/chat/completions: ")
+            && c.first_message.contains("scripted failure"),
+        "{}",
+        c.first_message
+    );
+    assert_eq!(r.asked.failures, r.results.failures);
+    let last = seen.last().unwrap();
+    assert_eq!(
+        medbench_eval::failures::summary(&last.failures),
+        "http 404 ×3"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.out.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["failures"][0]["class"], "http 404");
+    assert_eq!(json["failures"][0]["count"], 3);
+    assert!(
+        std::fs::read_to_string(f.out.join("report.html"))
+            .unwrap()
+            .contains("Failed calls")
+    );
+
+    // Nothing listens on the port: one `connect` class naming the refused connection.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut dead = ModelSpec::named("fake-model");
+    dead.base_url = Some(format!("http://127.0.0.1:{port}/v1"));
+    dead.max_attempts = Some(1);
+    let r = evaluate(&f.db, &dead, &o, &mut |_| {}).unwrap();
+    assert_eq!(r.results.failures.len(), 1, "{:?}", r.results.failures);
+    let c = &r.results.failures[0];
+    assert_eq!((c.class.as_str(), c.count), ("connect", 3));
+    assert!(
+        c.first_message.contains(&format!("127.0.0.1:{port}"))
+            && c.first_message.to_lowercase().contains("connect"),
+        "{}",
+        c.first_message
+    );
+
+    // A run without failures carries none.
+    let fine = f.rt.block_on(start(FakeConfig::default()));
+    let r = evaluate(&f.db, &model(&fine), &o, &mut |_| {}).unwrap();
+    assert!(r.results.failures.is_empty());
+    let json = std::fs::read_to_string(f.out.join("results.json")).unwrap();
+    assert!(!json.contains("\"failures\""));
+}

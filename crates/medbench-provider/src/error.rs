@@ -25,6 +25,9 @@ pub enum ErrorKind {
     /// The request cannot be expressed for this endpoint (e.g. a PDF part sent to an
     /// OpenAI-compatible server). Never retried.
     InvalidRequest,
+    /// A media part could not be converted for this endpoint (a damaged PDF, or one with more
+    /// pages than are rendered as images). Never retried.
+    Render,
 }
 
 impl ErrorKind {
@@ -43,11 +46,12 @@ impl ErrorKind {
             ErrorKind::Refused => "refused",
             ErrorKind::BudgetExhausted => "budget_exhausted",
             ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Render => "render",
         }
     }
 
     /// Whether another attempt may succeed: transport failures, timeouts, 429, 5xx, 408, 409
-    /// and malformed bodies. Other 4xx, refusals and invalid requests are final.
+    /// and malformed bodies. Other 4xx, refusals, invalid requests and render failures are final.
     /// [`ErrorKind::EmptyAnswer`] is retryable here; [`crate::Reliable`] retries it only once.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -57,7 +61,10 @@ impl ErrorKind {
             | ErrorKind::MalformedBody
             | ErrorKind::EmptyAnswer => true,
             ErrorKind::HttpStatus(s) => *s >= 500 || *s == 408 || *s == 409,
-            ErrorKind::Refused | ErrorKind::BudgetExhausted | ErrorKind::InvalidRequest => false,
+            ErrorKind::Refused
+            | ErrorKind::BudgetExhausted
+            | ErrorKind::InvalidRequest
+            | ErrorKind::Render => false,
         }
     }
 }
@@ -161,6 +168,7 @@ mod tests {
             ErrorKind::Refused,
             ErrorKind::BudgetExhausted,
             ErrorKind::InvalidRequest,
+            ErrorKind::Render,
         ] {
             assert!(!k.is_retryable(), "{k}");
         }

@@ -39,6 +39,25 @@ pub fn shared_client() -> Result<reqwest::Client, ProviderError> {
         .map_err(|e| ProviderError::new(ErrorKind::Transport, format!("HTTP client: {e}")))
 }
 
+/// Checks that `url` can be an endpoint's base URL: an absolute `http` or `https` URL with a
+/// host and no query or fragment. The error says what is wrong, for the caller to name its flag.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme must be http or https, not `{}`",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("it names no host".into());
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("it must not have a query (?…) or fragment (#…)".into());
+    }
+    Ok(())
+}
+
 /// A successful exchange: parsed JSON body and the wall time it took.
 pub(crate) struct JsonReply {
     pub body: Value,
@@ -199,6 +218,29 @@ pub(crate) fn parse_arguments(v: Option<&Value>) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(check_base_url("http://127.0.0.1:8080/v1"), Ok(()));
+        assert_eq!(check_base_url("https://api.openai.com/v1/"), Ok(()));
+        assert!(check_base_url("127.0.0.1:8080/v1").is_err());
+        assert!(
+            check_base_url("localhost:8080")
+                .unwrap_err()
+                .contains("scheme")
+        );
+        assert!(
+            check_base_url("http//x/v1")
+                .unwrap_err()
+                .contains("not a URL")
+        );
+        assert!(
+            check_base_url("http://x/v1?key=1")
+                .unwrap_err()
+                .contains("query")
+        );
+        assert!(check_base_url("ftp://x/v1").unwrap_err().contains("ftp"));
+    }
 
     #[test]
     fn arguments_tolerated() {

@@ -7,6 +7,8 @@
 //!   rate limits, and retries with exponential backoff, full jitter, `Retry-After` and a
 //!   time-bounded retry budget.
 //! * [`request_hash`] is the stable response-cache key of a request.
+//! * [`render_pdf_pages`] turns a PDF into page PNGs; [`OpenAiCompatible`] sends PDFs that way
+//!   by default ([`PdfMode`]), converting them once in [`Provider::prepare`].
 //!
 //! Providers never panic on what a server sends: every failure becomes a [`ProviderError`]
 //! whose [`ErrorKind`] says whether it is worth retrying.
@@ -24,14 +26,16 @@ mod error;
 mod hash;
 mod http;
 mod openai;
+mod pdf;
 mod ratelimit;
 mod reliable;
 
 pub use anthropic::Anthropic;
 pub use error::{ErrorKind, ProviderError};
 pub use hash::{canonical_json, request_hash};
-pub use http::{install_tls_provider, shared_client};
+pub use http::{check_base_url, install_tls_provider, shared_client};
 pub use openai::OpenAiCompatible;
+pub use pdf::{PDF_MAX_PAGES, PDF_PAGE_LONG_SIDE, PdfMode, render_pdf_pages};
 pub use ratelimit::RateLimiter;
 pub use reliable::{Limits, Reliable, RetryPolicy, estimate_tokens};
 /// The HTTP client type providers accept through `with_client`.
@@ -123,8 +127,9 @@ pub enum Part {
     /// Plain text.
     Text(String),
     /// An image (`image/png`, `image/jpeg`, ...) or a document (`application/pdf`).
-    /// OpenAI-compatible servers get images as base64 `data:` URLs; Anthropic gets base64
-    /// `image` or `document` blocks.
+    /// OpenAI-compatible servers get images as base64 `data:` URLs and PDFs as rendered page
+    /// images or a `file` part (see [`PdfMode`]); Anthropic gets base64 `image` or `document`
+    /// blocks.
     Image {
         /// MIME type, e.g. `image/png` or `application/pdf`.
         media_type: String,
@@ -210,6 +215,15 @@ pub struct ChatRequest {
     pub sampling: Sampling,
 }
 
+impl ChatRequest {
+    /// Whether any message carries an image or document part.
+    pub fn has_media(&self) -> bool {
+        self.messages
+            .iter()
+            .any(|m| m.parts.iter().any(|p| matches!(p, Part::Image { .. })))
+    }
+}
+
 /// A tool call the model asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCallOut {
@@ -261,6 +275,17 @@ pub trait Provider: Send + Sync {
         &'a self,
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
+
+    /// Converts a request into the form this endpoint is sent, once, before its first attempt:
+    /// CPU work such as rendering PDF pages (see [`OpenAiCompatible`]) belongs here, not in
+    /// [`Provider::complete`], which runs again on every retry. Blocking: call it off the async
+    /// threads (`spawn_blocking`) when the request has media ([`ChatRequest::has_media`]).
+    ///
+    /// The default returns the request unchanged. Hash and store the request as built, before
+    /// this call, so cache keys name the original media.
+    fn prepare(&self, req: ChatRequest) -> Result<ChatRequest, ProviderError> {
+        Ok(req)
+    }
 }
 
 impl<P: Provider + ?Sized> Provider for Arc<P> {
@@ -274,6 +299,10 @@ impl<P: Provider + ?Sized> Provider for Arc<P> {
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         (**self).complete(req)
     }
+
+    fn prepare(&self, req: ChatRequest) -> Result<ChatRequest, ProviderError> {
+        (**self).prepare(req)
+    }
 }
 
 impl<P: Provider + ?Sized> Provider for Box<P> {
@@ -286,5 +315,9 @@ impl<P: Provider + ?Sized> Provider for Box<P> {
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         (**self).complete(req)
+    }
+
+    fn prepare(&self, req: ChatRequest) -> Result<ChatRequest, ProviderError> {
+        (**self).prepare(req)
     }
 }

@@ -8,11 +8,17 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{self, body_error, parse_arguments, u64_field};
 use crate::{
-    BoxFuture, ChatMessage, ChatRequest, ChatResponse, ErrorKind, Part, Provider, ProviderError,
-    ToolCallOut, Usage,
+    BoxFuture, ChatMessage, ChatRequest, ChatResponse, ErrorKind, Part, PdfMode, Provider,
+    ProviderError, ToolCallOut, Usage, render_pdf_pages,
 };
 
+const PDF: &str = "application/pdf";
+
 /// A server speaking `POST {base_url}/chat/completions`.
+///
+/// PDF parts go as page images by default: [`Provider::prepare`] renders each page to a PNG
+/// (once per request, not per attempt) and puts the pages where the PDF was, in page order.
+/// A PDF part that reaches [`OpenAiCompatible::request_body`] unprepared is rendered there.
 ///
 /// Tolerates what real servers send: missing `usage`, `content: null` beside `tool_calls`,
 /// content as an array of text parts, arguments as a JSON string or an object, and
@@ -29,9 +35,9 @@ pub struct OpenAiCompatible {
     pub timeout: Duration,
     /// Send `max_completion_tokens` instead of `max_tokens` (newer OpenAI models need it).
     pub max_completion_tokens: bool,
-    /// Send PDF parts as `{"type":"file"}` parts (OpenAI hosted). When false a PDF part is an
-    /// [`ErrorKind::InvalidRequest`], since most local servers cannot read one.
-    pub pdf_as_file: bool,
+    /// How PDF parts are sent: rendered page images (the default, which any vision endpoint
+    /// reads) or `{"type":"file"}` parts (OpenAI's hosted API). See [`PdfMode`].
+    pub pdf: PdfMode,
     /// Extra headers sent with every request.
     pub extra_headers: Vec<(String, String)>,
     client: Option<reqwest::Client>,
@@ -46,7 +52,7 @@ impl OpenAiCompatible {
             api_key: None,
             timeout: Duration::from_secs(120),
             max_completion_tokens: false,
-            pdf_as_file: false,
+            pdf: PdfMode::Images,
             extra_headers: Vec::new(),
             client: None,
         }
@@ -67,6 +73,12 @@ impl OpenAiCompatible {
     /// Sets the per-attempt timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how PDF parts are sent.
+    pub fn with_pdf(mut self, pdf: PdfMode) -> Self {
+        self.pdf = pdf;
         self
     }
 
@@ -116,6 +128,13 @@ impl OpenAiCompatible {
         for part in &m.parts {
             match part {
                 Part::Text(t) => content.push(json!({"type": "text", "text": t})),
+                Part::Image { media_type, data }
+                    if media_type == PDF && self.pdf == PdfMode::Images =>
+                {
+                    for page in render_pdf_pages(data)? {
+                        content.push(self.media_part("image/png", &page)?);
+                    }
+                }
                 Part::Image { media_type, data } => {
                     content.push(self.media_part(media_type, data)?)
                 }
@@ -167,14 +186,14 @@ impl OpenAiCompatible {
         let url = format!("data:{media_type};base64,{b64}");
         if media_type.starts_with("image/") {
             Ok(json!({"type": "image_url", "image_url": {"url": url}}))
-        } else if media_type == "application/pdf" && self.pdf_as_file {
+        } else if media_type == PDF {
             Ok(json!({"type": "file", "file": {"filename": "document.pdf", "file_data": url}}))
         } else {
             Err(ProviderError::new(
                 ErrorKind::InvalidRequest,
                 format!(
                     "provider {} cannot send a {media_type} part over chat/completions \
-                     (PDFs need pdf_as_file, which only some servers accept)",
+                     (it sends images and PDFs)",
                     self.name
                 ),
             ))
@@ -217,6 +236,38 @@ impl Provider for OpenAiCompatible {
         req: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         Box::pin(self.send(req))
+    }
+
+    /// In [`PdfMode::Images`], replaces each PDF part by its pages as PNG image parts.
+    fn prepare(&self, mut req: ChatRequest) -> Result<ChatRequest, ProviderError> {
+        if self.pdf != PdfMode::Images {
+            return Ok(req);
+        }
+        for m in &mut req.messages {
+            if !m
+                .parts
+                .iter()
+                .any(|p| matches!(p, Part::Image { media_type, .. } if media_type == PDF))
+            {
+                continue;
+            }
+            let mut parts = Vec::with_capacity(m.parts.len());
+            for p in std::mem::take(&mut m.parts) {
+                match p {
+                    Part::Image { media_type, data } if media_type == PDF => parts.extend(
+                        render_pdf_pages(&data)?
+                            .into_iter()
+                            .map(|page| Part::Image {
+                                media_type: "image/png".to_string(),
+                                data: page,
+                            }),
+                    ),
+                    other => parts.push(other),
+                }
+            }
+            m.parts = parts;
+        }
+        Ok(req)
     }
 }
 
@@ -385,14 +436,15 @@ mod tests {
             }],
             ..Default::default()
         };
+        // Images mode (the default) renders the PDF: one byte is no PDF.
+        assert_eq!(p.request_body(&pdf).unwrap_err().kind, ErrorKind::Render);
+        assert_eq!(p.prepare(pdf.clone()).unwrap_err().kind, ErrorKind::Render);
+        let p = p.with_pdf(PdfMode::File);
         assert_eq!(
-            p.request_body(&pdf).unwrap_err().kind,
-            ErrorKind::InvalidRequest
+            p.prepare(pdf.clone()).unwrap(),
+            pdf,
+            "file mode sends it as is"
         );
-        let p = OpenAiCompatible {
-            pdf_as_file: true,
-            ..p
-        };
         let b = p.request_body(&pdf).unwrap();
         assert_eq!(b["messages"][0]["content"][0]["type"], "file");
     }

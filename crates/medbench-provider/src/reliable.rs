@@ -230,6 +230,10 @@ impl<P: Provider> Provider for Reliable<P> {
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         Box::pin(self.run(req))
     }
+
+    fn prepare(&self, req: ChatRequest) -> Result<ChatRequest, ProviderError> {
+        self.inner.prepare(req)
+    }
 }
 
 /// Estimated tokens of a request before the server says: prompt characters / 4, a fixed

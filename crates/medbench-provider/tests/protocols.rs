@@ -239,16 +239,18 @@ async fn connection_refused_is_transport() {
 }
 
 #[tokio::test]
-async fn pdf_goes_to_anthropic_as_document_and_is_refused_locally_by_openai() {
+async fn pdf_goes_to_anthropic_as_document_and_a_broken_one_is_refused_locally_by_openai() {
     let server = fake(vec![]).await;
     let mut r = req("summarise");
     r.messages[0].parts.push(Part::Image {
         media_type: "application/pdf".into(),
         data: b"%PDF-1.4".to_vec(),
     });
+    // A header alone is no PDF: OpenAI-compatible endpoints get rendered pages, and these
+    // cannot be rendered.
     let err = client(&server).complete(&r).await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::InvalidRequest);
-    assert!(err.message.contains("application/pdf"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Render);
+    assert!(err.message.contains("does not parse"), "{err}");
     assert_eq!(server.total_requests(), 0, "nothing sent");
     Anthropic::new(server.base_url())
         .complete(&r)

@@ -213,6 +213,10 @@ pub struct Results {
     /// stored, never scored; not part of any score above. Empty when there were none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub answered: BTreeMap<String, AnsweredTask>,
+    /// Why calls failed: the run's failed responses grouped by failure class, most frequent
+    /// first. Absent when no call failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureClass>,
 }
 
 /// The blind items of one task: answered, not scored.
@@ -232,6 +236,18 @@ pub struct AnsweredTask {
     pub answered: u64,
     /// Instances whose model call failed for good.
     pub errors: u64,
+}
+
+/// One class of failed calls (`http 404`, `connect`, `timeout`, `render`…) in a run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FailureClass {
+    /// The class: the provider's failure kind, with the HTTP status where there is one.
+    pub class: String,
+    /// Failed responses of this class.
+    pub count: u64,
+    /// The first of them (HTTP status and an excerpt of the body, the connection error,
+    /// the timeout…).
+    pub first_message: String,
 }
 
 /// The LLM judges behind the open-ended scores, and whether their scores were calibrated.

@@ -364,5 +364,6 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
         judging: None,
         warnings: Vec::new(),
         answered: BTreeMap::new(),
+        failures: Vec::new(),
     }
 }

@@ -151,6 +151,7 @@ pub(crate) struct ReportView {
     judging: Option<crate::Judging>,
     warnings: Vec<String>,
     answered: Vec<(String, crate::AnsweredTask)>,
+    failures: Vec<crate::FailureClass>,
 }
 
 /// Track keys in canonical order.
@@ -352,6 +353,7 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
             .iter()
             .map(|(k, a)| (k.clone(), a.clone()))
             .collect(),
+        failures: r.failures.clone(),
         track_charts,
         heat_chart_height: 110 + 32 * n_spec.max(3),
         has_heatmap,

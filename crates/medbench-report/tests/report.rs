@@ -88,3 +88,26 @@ fn html_without_specialties_or_heat_map_still_renders() {
     assert!(html.contains("</html>"));
     assert!(r.tasks.keys().all(|t| html.contains(t.as_str())));
 }
+
+#[test]
+fn failed_calls_are_listed_only_when_there_are_some() {
+    let mut r = sample();
+    let html = to_html(&r);
+    assert!(!html.contains("Failed calls"));
+    assert!(!to_json(&r).contains("\"failures\""), "absent when empty");
+    r.failures = vec![medbench_report::FailureClass {
+        class: "http 404".into(),
+        count: 12,
+        first_message: "HTTP 404 from http://127.0.0.1:9/v1/chat/completions: <model not found>"
+            .into(),
+    }];
+    let html = to_html(&r);
+    assert!(html.contains("Failed calls"), "section shown");
+    assert!(html.contains("http 404") && html.contains(">12<"));
+    assert!(
+        html.contains("&lt;model not found&gt;"),
+        "the server's text is escaped"
+    );
+    let back = from_json(&to_json(&r)).unwrap();
+    assert_eq!(back.failures, r.failures);
+}

@@ -117,3 +117,20 @@ fn judged_and_calibrated_results_validate_and_typos_do_not() {
         errors(&validator(), &doc)
     );
 }
+
+#[test]
+fn failure_classes_validate_and_a_broken_one_is_refused() {
+    let mut r = sample::demo("m");
+    r.failures = vec![medbench_report::FailureClass {
+        class: "connect".into(),
+        count: 3,
+        first_message: "transport error from http://127.0.0.1:9/v1/chat/completions".into(),
+    }];
+    let mut doc: Value = serde_json::from_str(&to_json(&r)).unwrap();
+    assert_eq!(errors(&validator(), &doc), Vec::<String>::new());
+    doc["failures"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("first_message");
+    assert!(!errors(&validator(), &doc).is_empty());
+}
