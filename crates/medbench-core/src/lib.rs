@@ -20,6 +20,6 @@ pub use format::{
     ToolCall, YesNoMaybe,
 };
 pub use item::{FieldError, Item, Media, Message, Provenance, ReviewStatus};
-pub use recipe::{Component, Recipe, RecipeBasis};
+pub use recipe::{Component, Metric, Recipe, RecipeBasis, applied_by};
 pub use track::{Dimension, Track};
 pub use variant::Variant;

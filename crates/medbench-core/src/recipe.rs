@@ -179,6 +179,76 @@ impl Recipe {
     }
 }
 
+/// Whether a task's score is its recipe's metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Metric {
+    /// Every component of the recipe was applied to the items.
+    #[serde(rename = "official")]
+    Official,
+    /// Not every component was applied, but no judge was missing altogether (e.g. a
+    /// judge gave key-point recall where the recipe also asks for its grade).
+    #[serde(rename = "incomplete")]
+    Incomplete,
+    /// The recipe needs a judge and no judge component was applied: the score is a
+    /// stand-in (ROUGE-L, or the rules where the task is officially judged).
+    #[serde(rename = "stand-in")]
+    StandIn,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Official => "official",
+            Metric::Incomplete => "incomplete",
+            Metric::StandIn => "stand-in",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Recipe {
+    /// The metric a score is, given the components applied to every one of the
+    /// task's items (see [`applied_by`]).
+    pub fn metric(&self, applied: &[Component]) -> Metric {
+        if self.components.iter().all(|c| applied.contains(c)) {
+            Metric::Official
+        } else if self.needs_judge() && !applied.iter().any(|c| c.needs_judge()) {
+            Metric::StandIn
+        } else {
+            Metric::Incomplete
+        }
+    }
+}
+
+/// The components a stored score applied, read from its scorer id and detail:
+/// a rule (`rule:<format>@v`, a rule scorer of the item's format) applies the rule
+/// metrics (`accuracy`, `micro_f1`) unless its detail says `needs judge` (SQL with no
+/// fixture: a stand-in 0); a judge's rubric or scale (`judge:rubric:…`,
+/// `judge:scale:…`) applies `judge`; its key points (`judge:key_points:…`) apply
+/// `key_points`. ROUGE-L (`rouge_l@v`) and anything else apply nothing.
+pub fn applied_by(scorer: &str, detail: Option<&str>) -> Vec<Component> {
+    if let Some(rest) = scorer.strip_prefix("judge:") {
+        let kind = rest.split([':', '@']).next().unwrap_or("");
+        return match kind {
+            "key_points" | "keypoints" => vec![Component::KeyPoints],
+            "" => vec![],
+            _ => vec![Component::Judge],
+        };
+    }
+    if scorer.starts_with("rule:") {
+        let stand_in = detail.is_some_and(|d| d.trim_start().starts_with("needs judge"));
+        if !stand_in {
+            return vec![Component::Accuracy, Component::MicroF1];
+        }
+    }
+    vec![]
+}
+
 impl fmt::Display for Recipe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display())
@@ -201,6 +271,40 @@ mod tests {
         assert!(Recipe::new(vec![], RecipeBasis::Ours).is_err());
         assert!(Recipe::new(vec![Component::Judge, Component::Judge], RecipeBasis::Ours).is_err());
         assert!("bleu".parse::<Component>().unwrap_err().contains("`bleu`"));
+    }
+
+    #[test]
+    fn metric_from_what_was_applied() {
+        let kj = Recipe::new(
+            vec![Component::KeyPoints, Component::Judge],
+            RecipeBasis::Official,
+        )
+        .unwrap();
+        let rouge = applied_by("rouge_l@2", Some("rouge_l=0.3 (stand-in; needs a judge)"));
+        assert_eq!(kj.metric(&rouge), Metric::StandIn);
+        let kp = applied_by("judge:key_points:gpt@3f2a", None);
+        assert_eq!(kp, [Component::KeyPoints]);
+        assert_eq!(kj.metric(&kp), Metric::Incomplete);
+        assert_eq!(
+            kj.metric(&[Component::KeyPoints, Component::Judge]),
+            Metric::Official
+        );
+        let judge = Recipe::new(vec![Component::Judge], RecipeBasis::Official).unwrap();
+        let rule = applied_by("rule:tool_calls@2", Some("calls 1/2"));
+        assert_eq!(judge.metric(&rule), Metric::StandIn);
+        assert_eq!(
+            judge.metric(&applied_by("judge:rubric:house@1", None)),
+            Metric::Official
+        );
+        let sql = applied_by("rule:sql@2", Some("needs judge: no fixture database"));
+        assert!(sql.is_empty());
+        let acc = Recipe::default_for(FormatKind::Sql, false);
+        assert_eq!(acc.metric(&sql), Metric::Incomplete);
+        assert_eq!(
+            acc.metric(&applied_by("rule:sql@2+strict@5", None)),
+            Metric::Official
+        );
+        assert_eq!(serde_json::to_value(Metric::StandIn).unwrap(), "stand-in");
     }
 
     #[test]
