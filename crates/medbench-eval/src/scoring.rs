@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 use medbench_core::{
-    Catalog, Component, Dimension, FormatKind, Item, Metric, Reference, Taxonomy, Track,
-    applied_by,
+    Catalog, Component, Dimension, FormatKind, Item, Metric, Reference, Taxonomy, Track, applied_by,
 };
 use medbench_report::{
     AnsweredTask, DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult,

@@ -242,15 +242,22 @@ fn stand_in_scores_are_labelled_in_json_csv_and_html() {
     // Rules on officially judged tasks are stand-ins too (MedSynonym, MedCallAPI, …).
     assert_eq!(
         r.stand_in_tasks(),
-        ["MedCallAPI", "MedDBOps", "MedRecordGen", "MedReportQC", "MedSynonym", "MedVQA"]
+        [
+            "MedCallAPI",
+            "MedDBOps",
+            "MedRecordGen",
+            "MedReportQC",
+            "MedSynonym",
+            "MedVQA"
+        ]
     );
-    assert_eq!(r.tasks["MedSpeQA"].metric, "incomplete", "rubric judge, no key points");
+    assert_eq!(
+        r.tasks["MedSpeQA"].metric, "incomplete",
+        "rubric judge, no key points"
+    );
 
     let csv = to_csv(&r);
-    let row = csv
-        .lines()
-        .find(|l| l.contains(",MedRecordGen,"))
-        .unwrap();
+    let row = csv.lines().find(|l| l.contains(",MedRecordGen,")).unwrap();
     assert!(row.ends_with(",key_points + judge,stand-in"), "{row}");
 
     let html = to_html(&r);
@@ -258,7 +265,11 @@ fn stand_in_scores_are_labelled_in_json_csv_and_html() {
     assert!(html.contains("stand-in metric for 6 task(s)"));
     let rec = html.find("<strong>MedRecordGen</strong>").unwrap();
     let row_end = rec + html[rec..].find("</tr>").unwrap();
-    assert!(html[rec..row_end].contains("needs judge"), "{}", &html[rec..row_end]);
+    assert!(
+        html[rec..row_end].contains("needs judge"),
+        "{}",
+        &html[rec..row_end]
+    );
     let exam = html.find("<strong>MedExam</strong>").unwrap();
     let exam_end = exam + html[exam..].find("</tr>").unwrap();
     assert!(!html[exam..exam_end].contains("needs judge"));
