@@ -364,12 +364,39 @@ pub fn from_json(s: &str) -> Result<Results, ReadError> {
 
 impl Results {
     /// The tasks scored with a stand-in for a judged metric (`needs_judge`), by name.
+    /// A file written before recipes (no `metric`) is judged from its tasks' scorer
+    /// ids and the built-in catalogue, so an old ROUGE-L run is not taken for official.
     pub fn stand_in_tasks(&self) -> Vec<&str> {
+        let mut catalog = None;
         self.tasks
             .iter()
-            .filter(|(_, t)| t.needs_judge)
+            .filter(|(name, t)| {
+                if !t.metric.is_empty() {
+                    return t.needs_judge;
+                }
+                let catalog = catalog.get_or_insert_with(medbench_core::Catalog::builtin);
+                let Ok(kind) = t.format.parse() else {
+                    return false;
+                };
+                let recipe = catalog.recipe_for(name, kind);
+                let mut applied: Option<Vec<medbench_core::Component>> = None;
+                for part in t.scorer.split(" + ") {
+                    let these = medbench_core::applied_by(part.trim(), None);
+                    applied = Some(match applied {
+                        None => these,
+                        Some(a) => a.into_iter().filter(|c| these.contains(c)).collect(),
+                    });
+                }
+                recipe.metric(&applied.unwrap_or_default()) == medbench_core::Metric::StandIn
+            })
             .map(|(k, _)| k.as_str())
             .collect()
+    }
+
+    /// True when some task's score is a stand-in for a judged metric: the stored
+    /// `provisional`, or, for a file written before recipes, what its tasks show.
+    pub fn is_provisional(&self) -> bool {
+        self.provisional || !self.stand_in_tasks().is_empty()
     }
 
     /// Lists inconsistencies: intervals that do not contain their score,
