@@ -229,7 +229,10 @@ async fn every_route_answers_each_role_as_the_table_says() {
     assert_eq!(s, 200);
     let page = String::from_utf8(page).unwrap();
     let marker = format!("stand-in metric for {} task", stand_ins.len());
-    assert!(page.contains(&marker), "no `{marker}` on the board:\n{page}");
+    assert!(
+        page.contains(&marker),
+        "no `{marker}` on the board:\n{page}"
+    );
     assert!(page.contains("id=\"provisional-note\""));
     let (_, board, _) = call(&w, "GET", "/api/v1/leaderboard", Some(&w.f.tokens["sub2"])).await;
     assert!(
