@@ -363,8 +363,14 @@ fn print_scored(r: &Results) {
             ]);
             for task in &dr.tasks {
                 let x = &r.tasks[task];
+                // A stand-in for a judged metric is labelled where the score is shown.
+                let label = if x.needs_judge {
+                    format!("    {task} (needs judge: stand-in)")
+                } else {
+                    format!("    {task}")
+                };
                 t.add_row([
-                    format!("    {task}"),
+                    label,
                     fmt_ci(x.stat.score, x.stat.ci_low, x.stat.ci_high),
                     x.stat.n.to_string(),
                     x.correct.to_string(),
@@ -377,6 +383,13 @@ fn print_scored(r: &Results) {
         }
     }
     println!("{t}");
+    if r.provisional {
+        let names = r.stand_in_tasks().join(", ");
+        eprintln!(
+            "note: provisional: {} task(s) scored with a stand-in metric ({names}); give a judge (--judge-model …) for the official metric",
+            r.stand_in_tasks().len()
+        );
+    }
 }
 
 #[derive(Args)]

@@ -4,7 +4,7 @@ use crate::filters::FilterArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
-use medbench_core::{Catalog, Item, Taxonomy};
+use medbench_core::{Item, Taxonomy};
 use medbench_store::{Bank, BankStats, Count};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -308,50 +308,6 @@ fn export(bank: &dyn Bank, filter: &FilterArgs, out: Option<&Path>) -> Result<()
         );
     }
     Ok(())
-}
-
-#[derive(Args)]
-pub struct TasksArgs {
-    /// Only this track.
-    #[arg(long)]
-    track: Option<String>,
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn tasks(args: TasksArgs) -> Result<i32> {
-    let catalog = Catalog::builtin();
-    let track = args
-        .track
-        .as_deref()
-        .map(str::parse::<medbench_core::Track>)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
-    t.set_header(["task", "名称", "track", "dimension", "format", "aliases"]);
-    let mut rows = Vec::new();
-    for task in catalog
-        .tasks()
-        .iter()
-        .filter(|t| track.is_none_or(|tr| t.track == tr))
-    {
-        rows.push(serde_json::json!({"name": task.name, "zh": task.zh, "track": task.track, "dimension": task.dimension, "format": task.format, "aliases": task.aliases}));
-        t.add_row([
-            task.name.clone(),
-            task.zh.clone().unwrap_or_default(),
-            task.track.to_string(),
-            task.dimension.to_string(),
-            task.format.to_string(),
-            task.aliases.join(", "),
-        ]);
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        println!("{t}");
-    }
-    Ok(0)
 }
 
 #[derive(Args)]

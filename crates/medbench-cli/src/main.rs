@@ -12,6 +12,7 @@ mod items;
 mod judge;
 mod round;
 mod serve;
+mod tasks;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -105,10 +106,10 @@ Exit status 3 means some model calls failed for good; they are listed as errors 
     ///
     /// Example: medbench runs
     Runs,
-    /// List the task catalogue (MedBench v4 tasks, their track, dimension and format).
+    /// List the task catalogue (MedBench v4 tasks, their track, dimension, format and scoring recipe).
     ///
     /// Example: medbench tasks --track agent
-    Tasks(items::TasksArgs),
+    Tasks(tasks::TasksArgs),
     /// Rotating hidden rounds: draw, list, export (questions only).
     ///
     /// Example: medbench round draw --per-task 30 --permutations 5 --seed 2025
@@ -199,7 +200,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Answers(cmd) => answers::run(&cli.db, cmd),
         Command::Compare(args) => eval::compare(&cli.db, args),
         Command::Runs => eval::runs(&cli.db),
-        Command::Tasks(args) => items::tasks(args),
+        Command::Tasks(args) => tasks::tasks(args),
         Command::Specialties(args) => items::specialties(args),
         Command::Round(cmd) => round::run(&cli.db, cmd),
         Command::Submit(args) => round::submit(&cli.db, args),

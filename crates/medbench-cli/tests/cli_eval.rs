@@ -20,6 +20,13 @@ fn the_readme_first_command_works_offline() {
     );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("overall"), "{}", text(&o));
+    // Open demo tasks without a judge: labelled stand-ins, and the run is provisional.
+    assert!(
+        text(&o).contains("DemoExplain (needs judge: stand-in)"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("note: provisional:"), "{}", text(&o));
     for f in ["results.json", "results.csv", "report.html"] {
         assert!(out.join(f).exists(), "{f} missing");
     }

@@ -2,6 +2,7 @@
 //! parsed from text (the caller decides where non-default text comes from).
 
 use crate::format::FormatKind;
+use crate::recipe::{Component, Recipe, RecipeBasis};
 use crate::track::{Dimension, Track};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -10,19 +11,80 @@ const DEFAULT_TASKS: &str = include_str!("../data/tasks.toml");
 const DEFAULT_SPECIALTIES: &str = include_str!("../data/specialties.toml");
 
 /// A task (data set) as the catalogue describes it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskInfo {
     pub name: String,
     pub track: Track,
     pub dimension: Dimension,
     pub format: FormatKind,
-    #[serde(default)]
     pub zh: Option<String>,
-    #[serde(default)]
     pub aliases: Vec<String>,
-    #[serde(default = "one")]
     pub version: u32,
+    /// How the task is scored. A catalogue entry without `recipe` gets the default
+    /// of its format ([`Recipe::default_for`], basis `format`).
+    pub recipe: Recipe,
+}
+
+/// A `[[task]]` entry as written; the recipe is checked into a [`Recipe`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskEntry {
+    name: String,
+    track: Track,
+    dimension: Dimension,
+    format: FormatKind,
+    #[serde(default)]
+    zh: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default = "one")]
+    version: u32,
+    #[serde(default)]
+    recipe: Option<Vec<String>>,
+    #[serde(default)]
+    recipe_basis: Option<String>,
+}
+
+impl TaskEntry {
+    fn check(self) -> Result<TaskInfo, CatalogError> {
+        let bad = |what: String| CatalogError::Invalid(format!("task {}: {what}", self.name));
+        let basis = self
+            .recipe_basis
+            .as_deref()
+            .map(str::parse::<RecipeBasis>)
+            .transpose()
+            .map_err(bad)?;
+        let recipe = match &self.recipe {
+            None if basis.is_some() => {
+                return Err(bad("`recipe_basis` is given without a `recipe`".into()));
+            }
+            None => Recipe::default_for(self.format, false),
+            Some(list) => {
+                let components = list
+                    .iter()
+                    .map(|c| c.parse::<Component>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(bad)?;
+                let basis = basis.unwrap_or(RecipeBasis::Ours);
+                if basis == RecipeBasis::Format {
+                    return Err(bad(
+                        "recipe_basis `format` is for tasks outside the catalogue; say `official` or `ours`".into(),
+                    ));
+                }
+                Recipe::new(components, basis).map_err(bad)?
+            }
+        };
+        Ok(TaskInfo {
+            name: self.name,
+            track: self.track,
+            dimension: self.dimension,
+            format: self.format,
+            zh: self.zh,
+            aliases: self.aliases,
+            version: self.version,
+            recipe,
+        })
+    }
 }
 
 fn one() -> u32 {
@@ -47,7 +109,7 @@ pub struct Catalog {
 
 #[derive(Deserialize)]
 struct CatalogFile {
-    task: Vec<TaskInfo>,
+    task: Vec<TaskEntry>,
 }
 
 impl Catalog {
@@ -58,8 +120,13 @@ impl Catalog {
 
     pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
         let file: CatalogFile = toml::from_str(text)?;
+        let tasks = file
+            .task
+            .into_iter()
+            .map(TaskEntry::check)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut by_name = HashMap::new();
-        for (i, t) in file.task.iter().enumerate() {
+        for (i, t) in tasks.iter().enumerate() {
             if t.dimension.track() != t.track {
                 return Err(CatalogError::Invalid(format!(
                     "task {}: dimension {} is not in track {}",
@@ -74,10 +141,7 @@ impl Catalog {
                 }
             }
         }
-        Ok(Catalog {
-            tasks: file.task,
-            by_name,
-        })
+        Ok(Catalog { tasks, by_name })
     }
 
     /// Find a task by its name or one of its aliases (the v4 `other.source`).
@@ -87,6 +151,22 @@ impl Catalog {
 
     pub fn tasks(&self) -> &[TaskInfo] {
         &self.tasks
+    }
+
+    /// How a task's items are scored: the catalogue's recipe for a task it knows (by
+    /// name or alias), else the default of the items' answer format. Open formats
+    /// outside the catalogue get `judge` only here; [`Catalog::recipe_for_items`]
+    /// adds `key_points` when the items carry them.
+    pub fn recipe_for(&self, task: &str, format: FormatKind) -> Recipe {
+        self.recipe_for_items(task, format, false)
+    }
+
+    /// [`Catalog::recipe_for`], knowing whether the task's items carry key points.
+    pub fn recipe_for_items(&self, task: &str, format: FormatKind, key_points: bool) -> Recipe {
+        match self.lookup(task) {
+            Some(t) => t.recipe.clone(),
+            None => Recipe::default_for(format, key_points),
+        }
     }
 }
 
@@ -233,5 +313,133 @@ mod tests {
         let text = "[[task]]\nname='A'\ntrack='llm'\ndimension='knowledge_qa'\nformat='open_ended'\naliases=['X']\n[[task]]\nname='B'\ntrack='llm'\ndimension='knowledge_qa'\nformat='open_ended'\naliases=['X']\n";
         let e = Catalog::parse(text).unwrap_err().to_string();
         assert!(e.contains("`X` appears twice"), "{e}");
+    }
+
+    fn names(c: &Catalog, pred: impl Fn(&TaskInfo) -> bool) -> Vec<String> {
+        let mut v: Vec<String> = c
+            .tasks()
+            .iter()
+            .filter(|t| pred(t))
+            .map(|t| t.name.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_v4_task_has_a_recipe_of_its_own() {
+        let c = Catalog::builtin();
+        assert_eq!(c.tasks().len(), 62);
+        for t in c.tasks() {
+            assert_ne!(
+                t.recipe.basis,
+                RecipeBasis::Format,
+                "{} has no recipe",
+                t.name
+            );
+        }
+        // §2b: the accuracy tasks.
+        let accuracy = names(&c, |t| {
+            t.recipe.components == [Component::Accuracy] && t.recipe.basis == RecipeBasis::Official
+        });
+        for name in [
+            "DDx-advanced",
+            "MedEthics",
+            "MedExam",
+            "MedHG",
+            "MedInsureCalc",
+            "MedSafety",
+            "SMDoc",
+            "MedIntentID",
+        ] {
+            assert!(accuracy.contains(&name.to_string()), "{name}: {accuracy:?}");
+        }
+        // §2b: the judge-only agent tasks, and only those (MedDefend is ours).
+        let judge_only = names(&c, |t| {
+            t.track == Track::Agent
+                && t.recipe.components == [Component::Judge]
+                && t.recipe.basis == RecipeBasis::Official
+        });
+        assert_eq!(
+            judge_only,
+            [
+                "MedCOT",
+                "MedCallAPI",
+                "MedCollab",
+                "MedDBOps",
+                "MedDecomp",
+                "MedLongConv",
+                "MedLongQA",
+                "MedPathPlan",
+                "MedReflect",
+                "MedRetAPI",
+                "MedRoleAdapt",
+                "MedShield"
+            ]
+        );
+        assert_eq!(
+            c.lookup("CTR-QC").unwrap().recipe.display(),
+            "micro_f1 + key_points + judge"
+        );
+        assert_eq!(
+            c.lookup("MedOutcome").unwrap().recipe.display(),
+            "accuracy + key_points + judge"
+        );
+        assert_eq!(
+            c.lookup("MedSpeQA").unwrap().recipe.display(),
+            "key_points + judge"
+        );
+        assert_eq!(
+            c.lookup("MedDefend").unwrap().recipe.basis,
+            RecipeBasis::Ours
+        );
+        for t in c.tasks().iter().filter(|t| t.track == Track::Multimodal) {
+            assert_eq!(t.recipe.basis, RecipeBasis::Ours, "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn recipe_for_asks_the_catalogue_then_the_format() {
+        let c = Catalog::builtin();
+        assert_eq!(
+            c.recipe_for("MedCallAPI_V4", FormatKind::ToolCalls)
+                .display(),
+            "judge"
+        );
+        let medqa = c.recipe_for("MedQA-USMLE", FormatKind::SingleChoice);
+        assert_eq!(medqa.display(), "accuracy");
+        assert_eq!(medqa.basis, RecipeBasis::Format);
+        assert_eq!(
+            c.recipe_for_items("HealthBench", FormatKind::OpenEnded, true)
+                .display(),
+            "key_points + judge"
+        );
+    }
+
+    #[test]
+    fn a_bad_recipe_names_its_task() {
+        let entry = |recipe: &str| {
+            format!(
+                "[[task]]\nname='Foo'\ntrack='llm'\ndimension='knowledge_qa'\nformat='open_ended'\n{recipe}\n"
+            )
+        };
+        let e = Catalog::parse(&entry("recipe=['bleu']"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("task Foo") && e.contains("`bleu`"), "{e}");
+        let e = Catalog::parse(&entry("recipe=[]")).unwrap_err().to_string();
+        assert!(e.contains("task Foo") && e.contains("empty"), "{e}");
+        let e = Catalog::parse(&entry("recipe=['judge']\nrecipe_basis='guess'"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("task Foo") && e.contains("`guess`"), "{e}");
+        let e = Catalog::parse(&entry("recipe_basis='ours'"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("task Foo"), "{e}");
+        // No recipe: the format's default.
+        let c = Catalog::parse(&entry("")).unwrap();
+        assert_eq!(c.lookup("Foo").unwrap().recipe.display(), "judge");
+        assert_eq!(c.lookup("Foo").unwrap().recipe.basis, RecipeBasis::Format);
     }
 }

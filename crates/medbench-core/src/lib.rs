@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod format;
 pub mod item;
 pub mod label;
+pub mod recipe;
 pub mod track;
 pub mod variant;
 
@@ -19,5 +20,6 @@ pub use format::{
     ToolCall, YesNoMaybe,
 };
 pub use item::{FieldError, Item, Media, Message, Provenance, ReviewStatus};
+pub use recipe::{Component, Metric, Recipe, RecipeBasis, applied_by};
 pub use track::{Dimension, Track};
 pub use variant::Variant;

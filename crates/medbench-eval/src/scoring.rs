@@ -2,7 +2,9 @@
 //! Reads only the bank and the stored responses: re-scoring never asks a model.
 
 use anyhow::Result;
-use medbench_core::{Dimension, FormatKind, Item, Taxonomy, Track};
+use medbench_core::{
+    Catalog, Component, Dimension, FormatKind, Item, Metric, Reference, Taxonomy, Track, applied_by,
+};
 use medbench_report::{
     AnsweredTask, DimensionResult, HeatCell, ItemCounts, Results, Stat, TaskResult, TrackResult,
     Usage,
@@ -47,6 +49,9 @@ pub struct ItemMeta {
     pub kind: FormatKind,
     /// The first specialty code, if any.
     pub specialty: Option<String>,
+    /// The reference carries key points (decides the default recipe of an open task
+    /// outside the catalogue).
+    pub key_points: bool,
 }
 
 impl From<&Item> for ItemMeta {
@@ -59,6 +64,7 @@ impl From<&Item> for ItemMeta {
             dimension: i.dimension,
             kind: i.format_kind(),
             specialty: i.specialties.first().cloned(),
+            key_points: matches!(&i.reference, Some(Reference::Open(r)) if !r.key_points.is_empty()),
         }
     }
 }
@@ -336,6 +342,10 @@ pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Resu
                 unparsed: 0,
                 errors: 0,
                 scorer: s.row.scorer.clone(),
+                recipe: String::new(),
+                recipe_basis: String::new(),
+                metric: String::new(),
+                needs_judge: false,
                 permutation: None,
             });
         match s.row.outcome.as_str() {
@@ -368,6 +378,7 @@ pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Resu
             t.scorer = set.into_iter().collect::<Vec<_>>().join(" + ");
         }
     }
+    let stand_ins = label_recipes(&mut tasks, &scored);
     let mut dimensions: BTreeMap<String, DimensionResult> = BTreeMap::new();
     let mut tracks: BTreeMap<String, TrackResult> = BTreeMap::new();
     if let Some(agg) = &agg {
@@ -447,6 +458,7 @@ pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Resu
         cost_usd: None,
     };
     let mut warnings = mixed_scorers(&scored_owned);
+    warnings.extend(stand_in_warning(&stand_ins));
     if !blind.is_empty() {
         warnings.push(format!(
             "{} blind item(s) (no reference answer) were answered but not scored; `medbench answers export {run_id}` writes their answers out",
@@ -487,10 +499,92 @@ pub fn results(run_id: &str, all: &[Scored], usage: RunUsage, seed: u64) -> Resu
         usage,
         manifest: serde_json::Value::Null,
         judging: None,
+        provisional: !stand_ins.is_empty(),
         warnings,
         answered,
         failures: Vec::new(),
     })
+}
+
+/// Give every task its recipe (from the built-in catalogue, or its format's default)
+/// and say whether its score is that recipe's metric: `official` when every
+/// component was applied to every scored item, `stand-in` (and `needs_judge`) when
+/// a judge was needed and none scored the items, `incomplete` otherwise. The score
+/// itself is left as it is. Returns the stand-in tasks with their formats.
+fn label_recipes(
+    tasks: &mut BTreeMap<String, TaskResult>,
+    scored: &[&Scored],
+) -> Vec<(String, FormatKind)> {
+    let catalog = Catalog::builtin();
+    let mut by_task: BTreeMap<&str, Vec<&Scored>> = BTreeMap::new();
+    for s in scored {
+        by_task.entry(s.item.task.as_str()).or_default().push(s);
+    }
+    let mut stand_ins = Vec::new();
+    for (task, items) in by_task {
+        let Some(t) = tasks.get_mut(task) else {
+            continue;
+        };
+        let kind = items[0].item.kind;
+        let key_points = items.iter().any(|s| s.item.key_points);
+        let recipe = catalog.recipe_for_items(task, kind, key_points);
+        // A failed call says nothing of how answers are scored, unless nothing else does.
+        let answered: Vec<&&Scored> = items.iter().filter(|s| s.row.outcome != "error").collect();
+        let evidence = if answered.is_empty() {
+            items.iter().collect()
+        } else {
+            answered
+        };
+        let mut applied: Option<Vec<Component>> = None;
+        for s in evidence {
+            let these = applied_by(&s.row.scorer, s.row.detail.as_deref());
+            applied = Some(match applied {
+                None => these,
+                Some(a) => a.into_iter().filter(|c| these.contains(c)).collect(),
+            });
+        }
+        let metric = recipe.metric(&applied.unwrap_or_default());
+        t.recipe = recipe.display();
+        t.recipe_basis = recipe.basis.to_string();
+        t.metric = metric.to_string();
+        t.needs_judge = metric == Metric::StandIn;
+        if t.needs_judge {
+            stand_ins.push((task.to_owned(), kind));
+        }
+    }
+    stand_ins
+}
+
+/// The warning of a provisional run: which tasks carry a stand-in score, and what
+/// gives the official metric.
+fn stand_in_warning(stand_ins: &[(String, FormatKind)]) -> Option<String> {
+    if stand_ins.is_empty() {
+        return None;
+    }
+    let names = |judgeable: bool| {
+        stand_ins
+            .iter()
+            .filter(|(_, k)| medbench_judge::plan::judgeable(*k) == judgeable)
+            .map(|(t, _)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all = stand_ins
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut w = format!(
+        "provisional: {} task(s) scored with a stand-in metric ({all}); give a judge (--judge-model …) for the official metric",
+        stand_ins.len()
+    );
+    let unread = names(false);
+    if !unread.is_empty() {
+        w.push_str(&format!(
+            "; the judge stage does not read the answer formats of {unread} yet, so their scores stay stand-ins"
+        ));
+    }
+    Some(w)
 }
 
 /// One warning per task whose items were scored by more than one scorer (for example

@@ -520,3 +520,58 @@ fn failed_calls_are_grouped_by_class_with_their_first_message() {
     let json = std::fs::read_to_string(f.out.join("results.json")).unwrap();
     assert!(!json.contains("\"failures\""));
 }
+
+#[test]
+fn an_open_task_scored_without_a_judge_is_a_labelled_stand_in() {
+    let f = fixture();
+    let random = ModelSpec::named("random");
+    let o = evaluate(
+        &f.db,
+        &random,
+        &opts(&f.out, &["DemoExam", "DemoExplain"]),
+        &mut |_| {},
+    )
+    .unwrap();
+    let r = &o.results;
+    let open = &r.tasks["DemoExplain"];
+    assert!(open.needs_judge, "{open:?}");
+    assert_eq!(open.metric, "stand-in");
+    assert!(open.recipe.ends_with("judge"), "{}", open.recipe);
+    assert_eq!(open.recipe_basis, "format");
+    assert!(
+        open.scorer.starts_with("rouge_l@"),
+        "the score stays ROUGE-L"
+    );
+    let exam = &r.tasks["DemoExam"];
+    assert_eq!(
+        (exam.recipe.as_str(), exam.metric.as_str()),
+        ("accuracy", "official")
+    );
+    assert!(!exam.needs_judge);
+    assert!(r.provisional);
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.contains("stand-in metric"))
+        .expect("a warning names the stand-in tasks");
+    assert!(
+        w.contains("DemoExplain") && !w.contains("DemoExam,") && w.contains("--judge-model"),
+        "{w}"
+    );
+    // The files say so too.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.out.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["provisional"], true);
+    assert_eq!(json["tasks"]["DemoExplain"]["needs_judge"], true);
+    assert_eq!(json["tasks"]["DemoExplain"]["metric"], "stand-in");
+    let html = std::fs::read_to_string(f.out.join("report.html")).unwrap();
+    assert!(html.contains("needs judge"));
+
+    // Objective tasks only: not provisional.
+    let mut o2 = opts(&f.out, &["DemoExam"]);
+    o2.out = Some(f.out.join("exam"));
+    let r2 = evaluate(&f.db, &random, &o2, &mut |_| {}).unwrap().results;
+    assert!(!r2.provisional);
+    assert!(r2.warnings.iter().all(|w| !w.contains("stand-in")));
+}

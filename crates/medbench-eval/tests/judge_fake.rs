@@ -156,6 +156,12 @@ fn healthbench_imported_answered_and_rubric_judged() {
         "{}",
         task.scorer
     );
+    // Judged: the recipe's metric (HealthBench is outside the catalogue: `judge`).
+    assert_eq!(
+        (task.recipe.as_str(), task.metric.as_str()),
+        ("judge", "official")
+    );
+    assert!(!task.needs_judge && !out.results.provisional);
     // One judge call per criterion, each showing the judge the model's answer.
     assert_eq!(judge.total_requests(), criteria as u64);
     assert!(

@@ -3,7 +3,7 @@
 use crate::Results;
 
 /// Column names of [`to_csv`], in order.
-pub const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 17] = [
     "run_id",
     "model",
     "track",
@@ -19,11 +19,14 @@ pub const CSV_HEADER: [&str; 15] = [
     "wrong",
     "unparsed",
     "errors",
+    "recipe",
+    "metric",
 ];
 
 /// One header row then one row per task (in task-name order), RFC 4180
 /// quoting (fields with commas, quotes or newlines are quoted, quotes doubled),
-/// `\n` line ends. Scores are written with two decimals.
+/// `\n` line ends. Scores are written with two decimals. `recipe` and `metric`
+/// (`official`, `incomplete`, `stand-in`) say whether a score is the task's metric.
 pub fn to_csv(r: &Results) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
@@ -47,6 +50,8 @@ pub fn to_csv(r: &Results) -> String {
             &t.wrong.to_string(),
             &t.unparsed.to_string(),
             &t.errors.to_string(),
+            t.recipe.as_str(),
+            t.metric.as_str(),
         ])
         .expect("write to memory");
     }

@@ -72,10 +72,33 @@ pub struct TaskResult {
     pub errors: u64,
     /// Scorer id and version, e.g. `rule:single_choice@1` or `rouge_l@1`.
     pub scorer: String,
+    /// The task's scoring recipe, e.g. `key_points + judge` (components joined by ` + `;
+    /// the task score is meant as their unweighted mean). Empty in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recipe: String,
+    /// Where the recipe comes from: `official`, `ours` or `format`. Empty in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recipe_basis: String,
+    /// Whether the score is the recipe's metric: [`METRIC_OFFICIAL`],
+    /// [`METRIC_INCOMPLETE`] or [`METRIC_STAND_IN`]. Empty in older files.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub metric: String,
+    /// True when the recipe needs a judge and the items were scored without one:
+    /// the score is a stand-in (ROUGE-L or a rule), not the task's metric.
+    #[serde(default)]
+    pub needs_judge: bool,
     /// Rounds only: scores over option permutations (`None` for plain runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permutation: Option<Permutation>,
 }
+
+/// [`TaskResult::metric`]: every component of the recipe was applied to the items.
+pub const METRIC_OFFICIAL: &str = "official";
+/// [`TaskResult::metric`]: a judge scored the items, but not every component of the
+/// recipe was applied (e.g. key points without the judge's grade).
+pub const METRIC_INCOMPLETE: &str = "incomplete";
+/// [`TaskResult::metric`]: the recipe needs a judge and none scored the items.
+pub const METRIC_STAND_IN: &str = "stand-in";
 
 /// Permutation consistency of a task in a round (0–100).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -205,6 +228,10 @@ pub struct Results {
     /// How open-ended answers were judged; `None` when no LLM judge was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judging: Option<Judging>,
+    /// True when some task's score is a stand-in for a judged metric (a task with
+    /// `needs_judge`): the run is not on the official metric and leaderboards mark it.
+    #[serde(default)]
+    pub provisional: bool,
     /// Things a reader must know to trust these numbers (e.g. a task scored by two judge
     /// versions). Empty when there is nothing to say.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -352,6 +379,42 @@ pub fn from_json(s: &str) -> Result<Results, ReadError> {
 }
 
 impl Results {
+    /// The tasks scored with a stand-in for a judged metric (`needs_judge`), by name.
+    /// A file written before recipes (no `metric`) is judged from its tasks' scorer
+    /// ids and the built-in catalogue, so an old ROUGE-L run is not taken for official.
+    pub fn stand_in_tasks(&self) -> Vec<&str> {
+        let mut catalog = None;
+        self.tasks
+            .iter()
+            .filter(|(name, t)| {
+                if !t.metric.is_empty() {
+                    return t.needs_judge;
+                }
+                let catalog = catalog.get_or_insert_with(medbench_core::Catalog::builtin);
+                let Ok(kind) = t.format.parse() else {
+                    return false;
+                };
+                let recipe = catalog.recipe_for(name, kind);
+                let mut applied: Option<Vec<medbench_core::Component>> = None;
+                for part in t.scorer.split(" + ") {
+                    let these = medbench_core::applied_by(part.trim(), None);
+                    applied = Some(match applied {
+                        None => these,
+                        Some(a) => a.into_iter().filter(|c| these.contains(c)).collect(),
+                    });
+                }
+                recipe.metric(&applied.unwrap_or_default()) == medbench_core::Metric::StandIn
+            })
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
+    /// True when some task's score is a stand-in for a judged metric: the stored
+    /// `provisional`, or, for a file written before recipes, what its tasks show.
+    pub fn is_provisional(&self) -> bool {
+        self.provisional || !self.stand_in_tasks().is_empty()
+    }
+
     /// Lists inconsistencies: intervals that do not contain their score,
     /// scores outside 0–100, tasks or dimensions referring to missing keys.
     /// An empty list means the file is coherent.

@@ -5,6 +5,7 @@ use crate::{
     DimensionResult, HeatCell, ItemCounts, ModelInfo, Results, SCHEMA, Stat, TaskResult,
     TrackResult, Usage,
 };
+use medbench_core::{Catalog, FormatKind, Metric};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -223,6 +224,7 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
     let mut rng = Lcg(seed);
     let mut tasks = BTreeMap::new();
     let (mut unparsed_all, mut errors_all) = (0, 0);
+    let catalog = Catalog::builtin();
     for &(track, dim, task, format, scorer) in TASKS {
         let n = 30usize;
         let base = match dim {
@@ -241,6 +243,8 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
         let wrong = answered - correct - partial;
         unparsed_all += unparsed;
         errors_all += errors;
+        let recipe = catalog.recipe_for(task, format.parse().unwrap_or(FormatKind::OpenEnded));
+        let metric = recipe.metric(&medbench_core::applied_by(scorer, None));
         let t = TaskResult {
             track: track.into(),
             dimension: dim.into(),
@@ -252,6 +256,10 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
             unparsed,
             errors,
             scorer: scorer.into(),
+            recipe: recipe.display(),
+            recipe_basis: recipe.basis.to_string(),
+            metric: metric.to_string(),
+            needs_judge: metric == Metric::StandIn,
             permutation: None,
         };
         tasks.insert(task.to_owned(), t);
@@ -322,6 +330,7 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
         specialties.insert((*s).to_owned(), stat(score, n.max(1), 1.0));
     }
 
+    let provisional = tasks.values().any(|t| t.needs_judge);
     Results {
         schema: SCHEMA.into(),
         run_id: "run-20250314-7f3c2a".into(),
@@ -362,6 +371,7 @@ pub fn demo_seeded(name: &str, seed: u64) -> Results {
             "judge": {"model": "judge-model", "prompt": "rubric@3"}
         }),
         judging: None,
+        provisional,
         warnings: Vec::new(),
         answered: BTreeMap::new(),
         failures: Vec::new(),

@@ -99,6 +99,12 @@ struct TaskRow {
     unparsed: u64,
     errors: u64,
     scorer: String,
+    /// `key_points + judge`; empty in files written before recipes.
+    recipe: String,
+    recipe_basis: String,
+    metric: String,
+    /// The score is a stand-in for a judged metric.
+    needs_judge: bool,
     /// `strict 40.0 · mean 56.7 · 150 instances` for round runs.
     permutation: Option<String>,
     color: String,
@@ -150,6 +156,8 @@ pub(crate) struct ReportView {
     has_heatmap: bool,
     judging: Option<crate::Judging>,
     warnings: Vec<String>,
+    /// Tasks whose score is a stand-in for a judged metric.
+    stand_in_tasks: Vec<String>,
     answered: Vec<(String, crate::AnsweredTask)>,
     failures: Vec<crate::FailureClass>,
 }
@@ -286,6 +294,10 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
                 unparsed: t.unparsed,
                 errors: t.errors,
                 scorer: t.scorer.clone(),
+                recipe: t.recipe.clone(),
+                recipe_basis: t.recipe_basis.clone(),
+                metric: t.metric.clone(),
+                needs_judge: t.needs_judge,
                 permutation: t.permutation.as_ref().map(|p| {
                     format!(
                         "strict {:.1} · mean {:.1} · {} instances",
@@ -348,6 +360,7 @@ pub(crate) fn build(r: &Results) -> (ReportView, Value) {
         manifest_json: serde_json::to_string_pretty(&r.manifest).unwrap_or_default(),
         judging: r.judging.clone(),
         warnings: r.warnings.clone(),
+        stand_in_tasks: r.stand_in_tasks().into_iter().map(str::to_owned).collect(),
         answered: r
             .answered
             .iter()

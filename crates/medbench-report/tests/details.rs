@@ -30,6 +30,10 @@ fn tricky() -> medbench_report::Results {
             unparsed: 1,
             errors: 1,
             scorer: "rule:single_choice@1".into(),
+            recipe: "accuracy".into(),
+            recipe_basis: "format".into(),
+            metric: "official".into(),
+            needs_judge: false,
             permutation: Some(Permutation {
                 strict: 0.0,
                 mean: 12.5,
@@ -221,4 +225,73 @@ fn comparison_page() {
     for name in a.tasks.keys().filter(|n| !n.contains('"')) {
         assert!(html.contains(name.as_str()), "task {name}");
     }
+}
+
+#[test]
+fn stand_in_scores_are_labelled_in_json_csv_and_html() {
+    let r = sample::demo("m");
+    // The sample scores MedRecordGen (key points + judge) by ROUGE-L: a stand-in.
+    let t = &r.tasks["MedRecordGen"];
+    assert_eq!(t.recipe, "key_points + judge");
+    assert_eq!(t.recipe_basis, "official");
+    assert_eq!(t.metric, "stand-in");
+    assert!(t.needs_judge);
+    assert_eq!(r.tasks["MedExam"].metric, "official");
+    assert!(!r.tasks["MedExam"].needs_judge);
+    assert!(r.provisional);
+    // Rules on officially judged tasks are stand-ins too (MedSynonym, MedCallAPI, …).
+    assert_eq!(
+        r.stand_in_tasks(),
+        [
+            "MedCallAPI",
+            "MedDBOps",
+            "MedRecordGen",
+            "MedReportQC",
+            "MedSynonym",
+            "MedVQA"
+        ]
+    );
+    assert_eq!(
+        r.tasks["MedSpeQA"].metric, "incomplete",
+        "rubric judge, no key points"
+    );
+
+    let csv = to_csv(&r);
+    let row = csv.lines().find(|l| l.contains(",MedRecordGen,")).unwrap();
+    assert!(row.ends_with(",key_points + judge,stand-in"), "{row}");
+
+    let html = to_html(&r);
+    assert!(html.contains("id=\"provisional\""));
+    assert!(html.contains("stand-in metric for 6 task(s)"));
+    let rec = html.find("<strong>MedRecordGen</strong>").unwrap();
+    let row_end = rec + html[rec..].find("</tr>").unwrap();
+    assert!(
+        html[rec..row_end].contains("needs judge"),
+        "{}",
+        &html[rec..row_end]
+    );
+    let exam = html.find("<strong>MedExam</strong>").unwrap();
+    let exam_end = exam + html[exam..].find("</tr>").unwrap();
+    assert!(!html[exam..exam_end].contains("needs judge"));
+}
+
+#[test]
+fn files_written_before_recipes_still_read() {
+    let mut v: serde_json::Value = serde_json::from_str(&to_json(&sample::demo("m"))).unwrap();
+    v.as_object_mut().unwrap().remove("provisional");
+    for t in v["tasks"].as_object_mut().unwrap().values_mut() {
+        let t = t.as_object_mut().unwrap();
+        for k in ["recipe", "recipe_basis", "metric", "needs_judge"] {
+            t.remove(k);
+        }
+    }
+    let r = from_json(&v.to_string()).unwrap();
+    assert!(!r.provisional);
+    assert_eq!(r.tasks["MedRecordGen"].recipe, "");
+    assert!(!r.tasks["MedRecordGen"].needs_judge);
+    // An old ROUGE-L score is still recognised as a stand-in from its scorer id.
+    assert!(r.stand_in_tasks().contains(&"MedRecordGen"));
+    assert!(!r.stand_in_tasks().contains(&"MedExam"));
+    assert!(r.is_provisional());
+    assert!(to_html(&r).contains("id=\"provisional\""));
 }

@@ -40,6 +40,11 @@ pub struct BoardRow {
     pub ci_high: f64,
     pub n: usize,
     pub finished_at: Option<String>,
+    /// Some task in the ranked scope was scored with a stand-in for its judged metric
+    /// (no judge): the score is not the official metric, and the page says so.
+    pub provisional: bool,
+    /// Those tasks, by name.
+    pub stand_in_tasks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +55,8 @@ pub struct Board {
     /// `overall`, `track:KEY` or `dimension:KEY`.
     pub scope: String,
     pub rows: Vec<BoardRow>,
+    /// Rows whose score is provisional (a stand-in for some judged task's metric).
+    pub provisional_rows: usize,
     /// Rounds with results this caller may see, newest first: (id, name).
     pub rounds: Vec<(String, String)>,
     pub tracks: Vec<String>,
@@ -58,6 +65,22 @@ pub struct Board {
 }
 
 const TIE_RULE: &str = "Models share a group when their 95% bootstrap interval overlaps the interval of the group's leader.";
+
+/// The run's tasks under the ranked scope whose score is a stand-in for a judged metric.
+fn stand_ins(r: &medbench_report::Results, q: &BoardQuery) -> Vec<String> {
+    r.stand_in_tasks()
+        .into_iter()
+        .filter(|name| {
+            let t = &r.tasks[*name];
+            match (&q.dimension, &q.track) {
+                (Some(d), _) => &t.dimension == d,
+                (None, Some(k)) => &t.track == k,
+                _ => true,
+            }
+        })
+        .map(str::to_owned)
+        .collect()
+}
 
 fn pick(r: &medbench_report::Results, q: &BoardQuery) -> Option<Stat> {
     if let Some(d) = &q.dimension {
@@ -133,6 +156,7 @@ pub fn build(
         let Some(stat) = pick(&c.results, q) else {
             continue;
         };
+        let stand_in_tasks = stand_ins(&c.results, q);
         rows.push(BoardRow {
             rank: 0,
             group: 0,
@@ -146,6 +170,8 @@ pub fn build(
             ci_high: stat.ci_high,
             n: stat.n,
             finished_at: r.finished_at.clone(),
+            provisional: !stand_in_tasks.is_empty(),
+            stand_in_tasks,
         });
     }
     let groups = tie_groups(
@@ -174,6 +200,7 @@ pub fn build(
         round,
         round_name,
         scope,
+        provisional_rows: rows.iter().filter(|r| r.provisional).count(),
         rows,
         rounds: rounds.into_iter().map(|(i, n, _)| (i, n)).collect(),
         tracks: tracks.into_iter().collect(),

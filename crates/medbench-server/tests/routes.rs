@@ -209,6 +209,31 @@ async fn every_route_answers_each_role_as_the_table_says() {
         board.contains("model-a") && !board.contains("model-b"),
         "{board}"
     );
+    // The LLM upload answers open-ended demo tasks and nothing judged them: its score is
+    // a stand-in for those tasks' metric, marked on the board and in the API.
+    let rows: serde_json::Value = serde_json::from_str(&board).unwrap();
+    let a = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "model-a")
+        .unwrap();
+    assert_eq!(a["provisional"], true, "{a}");
+    let stand_ins = a["stand_in_tasks"].as_array().unwrap();
+    assert!(
+        stand_ins.iter().any(|t| t == "DemoExplain"),
+        "{stand_ins:?}"
+    );
+    assert!(!stand_ins.iter().any(|t| t == "DemoExam"), "{stand_ins:?}");
+    let (s, page, _) = call(&w, "GET", "/leaderboard", Some(&w.f.tokens["viewer"])).await;
+    assert_eq!(s, 200);
+    let page = String::from_utf8(page).unwrap();
+    let marker = format!("stand-in metric for {} task", stand_ins.len());
+    assert!(
+        page.contains(&marker),
+        "no `{marker}` on the board:\n{page}"
+    );
+    assert!(page.contains("id=\"provisional-note\""));
     let (_, board, _) = call(&w, "GET", "/api/v1/leaderboard", Some(&w.f.tokens["sub2"])).await;
     assert!(
         String::from_utf8(board).unwrap().contains("model-b"),
