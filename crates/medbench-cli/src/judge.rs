@@ -158,7 +158,7 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
     let spec: serde_json::Value = serde_json::from_str(&run.spec).unwrap_or_default();
     if spec.get("round").is_some() {
         bail!(
-            "run {} answered a round (or is a submission); judging round runs is not supported yet: their answers belong to permuted instances, not bank items",
+            "run {} answered a round (or is a submission): judge it with the command that scored it, plus the --judge-* flags (`medbench submit ROUND FILE --model M --judge-model …` or `medbench eval --round ROUND … --judge-model …`); stored answers and verdicts are reused",
             run.id
         );
     }
@@ -194,8 +194,9 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
     Ok(report_judging(&results, &out))
 }
 
-/// Print what the judges did; exit status 3 when judge calls failed.
-pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i32 {
+/// Print one line per judge of `r` (nothing without judges); 3 when judge calls failed,
+/// with `retry` saying how to send only those again.
+pub fn print_judges(r: &medbench_report::Results, retry: &str) -> i32 {
     let mut code = 0;
     if let Some(j) = &r.judging {
         for i in &j.judges {
@@ -221,10 +222,16 @@ pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i3
         }
         if code == 3 {
             eprintln!(
-                "warning: some judge calls failed; their items are listed as errors. Run `medbench judge` again to retry only them."
+                "warning: some judge calls failed; their items are listed as errors. {retry}"
             );
         }
     }
+    code
+}
+
+/// Print what the judges did; exit status 3 when judge calls failed.
+pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i32 {
+    let code = print_judges(r, "Run `medbench judge` again to retry only them.");
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }
