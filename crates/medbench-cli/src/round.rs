@@ -280,10 +280,8 @@ pub fn submit(db: &str, a: SubmitArgs) -> Result<i32> {
         s.run_id,
         dir.display()
     );
-    let judged = crate::judge::print_judges(
-        &s.results,
-        "Submit the same file again to retry only them.",
-    );
+    let judged =
+        crate::judge::print_judges(&s.results, "Submit the same file again to retry only them.");
     if !serious.is_empty() {
         eprintln!(
             "warning: {} row(s) were rejected (see above); they were not scored",
@@ -313,11 +311,13 @@ pub fn eval_round(
         s.instances,
         dir.display()
     );
-    let judged = crate::judge::print_judges(
-        &s.results,
-        "Run the same command again to retry only them.",
-    );
-    Ok(if s.results.items.errors > 0 { 3 } else { judged })
+    let judged =
+        crate::judge::print_judges(&s.results, "Run the same command again to retry only them.");
+    Ok(if s.results.items.errors > 0 {
+        3
+    } else {
+        judged
+    })
 }
 
 pub fn contamination(db: &str, a: ContaminationArgs) -> Result<i32> {

@@ -49,7 +49,9 @@ fn key_point_judge(rt: &tokio::runtime::Runtime) -> FakeServer {
             if !prompt.contains("<key_points>") {
                 return "not a key-point prompt".into();
             }
-            let n = between(prompt, "<key_points", "</key_points>").lines().count();
+            let n = between(prompt, "<key_points", "</key_points>")
+                .lines()
+                .count();
             let list: Vec<String> = (1..=n)
                 .map(|i| format!("{{\"point\": {i}, \"covered\": {}}}", i % 2 == 1))
                 .collect();
@@ -110,7 +112,10 @@ fn expected(bank: &SqliteBank, instances: &[InstanceRow]) -> BTreeMap<String, (u
         .iter()
         .filter(|i| i.task == OPEN_TASK)
         .map(|i| {
-            let item: Item = bank.get_version(&i.item_id, i.item_version).unwrap().unwrap();
+            let item: Item = bank
+                .get_version(&i.item_id, i.item_version)
+                .unwrap()
+                .unwrap();
             let Some(Reference::Open(r)) = &item.reference else {
                 panic!("{} has no open reference", item.id)
             };
@@ -177,7 +182,11 @@ fn assert_judged(f: &Fixture, s: &Submitted, instances: &[InstanceRow], choice_s
     );
     assert!((s.permutation[OPEN_TASK].mean - macro_recall).abs() < 1e-6);
     assert_eq!(s.results.tasks[CHOICE_TASK].stat.score, choice_score);
-    let judging = s.results.judging.as_ref().expect("results.judging is filled");
+    let judging = s
+        .results
+        .judging
+        .as_ref()
+        .expect("results.judging is filled");
     assert_eq!(judging.judges.len(), 1);
     assert_eq!(judging.judges[0].kind, "key_points");
     assert_eq!(judging.judges[0].items, want.len() as u64);
@@ -197,7 +206,13 @@ fn a_submission_is_judged_once_and_resubmitting_sends_no_judge_call() {
     let mut bank = f.bank();
     let limits = UnpackLimits::default();
     let s = submit_with(
-        &mut bank, &round_id, &file, "m", &limits, &judges, &mut |_| {},
+        &mut bank,
+        &round_id,
+        &file,
+        "m",
+        &limits,
+        &judges,
+        &mut |_| {},
     )
     .unwrap();
     // Key points: one judge call per open answer, carrying all its points.
@@ -205,7 +220,13 @@ fn a_submission_is_judged_once_and_resubmitting_sends_no_judge_call() {
     assert_judged(&f, &s, &instances, 100.0);
 
     let again = submit_with(
-        &mut bank, &round_id, &file, "m", &limits, &judges, &mut |_| {},
+        &mut bank,
+        &round_id,
+        &file,
+        "m",
+        &limits,
+        &judges,
+        &mut |_| {},
     )
     .unwrap();
     assert_eq!(again.run_id, s.run_id);

@@ -71,6 +71,13 @@ impl JudgeConfig {
     /// The judge this table describes; a bad table (an unknown provider, a key variable
     /// that is not set) is an error at start, not at the first upload.
     pub fn build(&self) -> anyhow::Result<Judge> {
+        if let Some(var) = &self.api_key_env
+            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+        {
+            anyhow::bail!(
+                "[judge] in the server config: api_key_env = \"{var}\", but {var} is not set in the server's environment"
+            );
+        }
         let mut m = ModelSpec::named(&self.model);
         m.provider = self.provider;
         m.base_url = Some(self.base_url.clone());

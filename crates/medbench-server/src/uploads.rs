@@ -116,22 +116,15 @@ pub(crate) async fn submit_bytes(
             std::fs::write(&to, bytes).map_err(AppError::internal)?;
         }
         let shown = format!("{}/", dir.path().display());
-        let sub = medbench_round::submit_with(
-            b,
-            &round,
-            &path,
-            &model,
-            &limits,
-            &st.judges,
-            &mut |_| {},
-        )
-        .map_err(|e| match e {
-            RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
-            RoundError::Store(s) => s.into(),
-            // The judge stage is the server's, not the uploader's.
-            RoundError::Eval(_) => AppError::internal(e),
-            e => AppError::bad_request(e.to_string().replace(&shown, "")),
-        })?;
+        let sub =
+            medbench_round::submit_with(b, &round, &path, &model, &limits, &st.judges, &mut |_| {})
+                .map_err(|e| match e {
+                    RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
+                    RoundError::Store(s) => s.into(),
+                    // The judge stage is the server's, not the uploader's.
+                    RoundError::Eval(_) => AppError::internal(e),
+                    e => AppError::bad_request(e.to_string().replace(&shown, "")),
+                })?;
         let at = medbench_eval::now();
         b.set_run_owner(&sub.run_id, user, "upload", &at)?;
         if auto {
