@@ -457,19 +457,7 @@ impl SqliteBank {
         f: &mut dyn FnMut(RunItemRow) -> Result<()>,
     ) -> Result<()> {
         match self.run_round(run_id)? {
-            Some(round) => {
-                let mut st = self.conn.prepare(
-                    "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
-                     FROM run_items ri
-                     JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
-                     LEFT JOIN round_instances ins ON ins.round_id = ?2 AND ins.item_id = ri.item_id
-                     LEFT JOIN responses r ON r.run_id = ri.run_id AND r.item_id = ins.instance_id
-                     WHERE ri.run_id = ?1 ORDER BY ri.item_id, ins.permutation",
-                )?;
-                let rows = st.query(params![run_id, round])?;
-                // Every joined key is an instance of the row's item.
-                group_rows(rows, f, &mut |_, _| true)
-            }
+            Some(round) => self.for_each_round_run_row(run_id, &round, f),
             None => {
                 // Instance keys are the item id or `<item id>#<k>`: every key of an item lies
                 // in [id, id || '$') ('$' follows '#'), a range the responses key scans in
@@ -483,12 +471,71 @@ impl SqliteBank {
                      WHERE ri.run_id = ?1 ORDER BY ri.item_id, r.item_id",
                 )?;
                 let rows = st.query([run_id])?;
-                group_rows(rows, f, &mut |id, key| {
-                    key.len() == id.len()
-                        || (key.as_bytes().get(id.len()) == Some(&b'#') && key.starts_with(id))
-                })
+                group_rows(rows, f)
             }
         }
+    }
+
+    /// [`Self::for_each_run_row`] for a run of `round`: the run's items and the answers
+    /// to the round's instances, each read in item order, merged here. (Joining the
+    /// instances per item would scan the whole round for every item: they are keyed by
+    /// instance id.) Memory holds one item at a time, as for an eval run.
+    fn for_each_round_run_row(
+        &self,
+        run_id: &str,
+        round: &str,
+        f: &mut dyn FnMut(RunItemRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut items = self.conn.prepare(
+            "SELECT ri.item_id, ri.item_version, v.body
+             FROM run_items ri
+             JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
+             WHERE ri.run_id = ?1 ORDER BY ri.item_id",
+        )?;
+        let mut answers = self.conn.prepare(
+            "SELECT ins.item_id, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
+             FROM round_instances ins
+             JOIN responses r ON r.run_id = ?1 AND r.item_id = ins.instance_id
+             WHERE ins.round_id = ?2 ORDER BY ins.item_id, ins.permutation",
+        )?;
+        let mut answers = answers.query(params![run_id, round])?;
+        let mut next_answer = || -> Result<Option<(String, String, StoredAnswer)>> {
+            let Some(r) = answers.next()? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                r.get(0)?,
+                r.get(1)?,
+                StoredAnswer {
+                    text: r.get(2)?,
+                    tool_calls: r.get(3)?,
+                    error_kind: r.get(4)?,
+                    error: r.get(5)?,
+                },
+            )))
+        };
+        let mut pending = next_answer()?;
+        let mut rows = items.query([run_id])?;
+        while let Some(r) = rows.next()? {
+            let mut row = RunItemRow {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                body: r.get(2)?,
+                answers: Vec::new(),
+            };
+            // Both sides are in BINARY order of the item id, which is `str` order.
+            while let Some((item, ..)) = &pending
+                && item.as_str() <= row.id.as_str()
+            {
+                let (item, key, answer) = pending.take().expect("matched above");
+                if item == row.id {
+                    row.answers.push((key, answer));
+                }
+                pending = next_answer()?;
+            }
+            f(row)?;
+        }
+        Ok(())
     }
 
     /// The round a run answered, from its spec (`"round": "<id>"`); `None` for an eval
@@ -531,13 +578,12 @@ impl SqliteBank {
     }
 }
 
-/// Group joined rows (item id, version, body, key, text, tool calls, error kind, error),
-/// sorted by item, into one [`RunItemRow`] per item; `ours(item id, key)` keeps the keys
-/// that belong to the item.
+/// Group an eval run's joined rows (item id, version, body, key, text, tool calls, error
+/// kind, error), sorted by item, into one [`RunItemRow`] per item, keeping only the keys
+/// of the item itself (its id, or its id then `#`).
 fn group_rows(
     mut rows: rusqlite::Rows<'_>,
     f: &mut dyn FnMut(RunItemRow) -> Result<()>,
-    ours: &mut dyn FnMut(&str, &str) -> bool,
 ) -> Result<()> {
     let mut current: Option<RunItemRow> = None;
     while let Some(r) = rows.next()? {
@@ -557,7 +603,9 @@ fn group_rows(
             continue;
         };
         let row = current.as_mut().expect("set above");
-        if ours(&row.id, &key) {
+        let ours = key.len() == row.id.len()
+            || (key.as_bytes().get(row.id.len()) == Some(&b'#') && key.starts_with(&row.id));
+        if ours {
             row.answers.push((
                 key,
                 StoredAnswer {
