@@ -155,13 +155,9 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
     let bank = medbench_store::SqliteBank::open(db)?;
     let run = medbench_eval::find_run(&bank, &a.run)?;
     drop(bank);
-    let spec: serde_json::Value = serde_json::from_str(&run.spec).unwrap_or_default();
-    if spec.get("round").is_some() {
-        bail!(
-            "run {} answered a round (or is a submission): judge it with the command that scored it, plus the --judge-* flags (`medbench submit ROUND FILE --model M --judge-model …` or `medbench eval --round ROUND … --judge-model …`); stored answers and verdicts are reused",
-            run.id
-        );
-    }
+    let round_run = medbench_store::SqliteBank::open(db)?
+        .run_round(&run.id)?
+        .is_some();
     if a.dry_run {
         let e = medbench_judge::estimate(db, &run.id, &judges)?;
         println!("run {}: {} answers to judge", run.id, e.items);
@@ -188,6 +184,18 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
         return Ok(0);
     }
     let (bar, mut tick) = bar(&run.id);
+    if round_run {
+        // A round's answers belong to its instances: rescored by the round's rules.
+        let s = medbench_round::rejudge_round_run(db, &run.id, &judges, &mut tick)?;
+        bar.finish_and_clear();
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("results").join(&run.id));
+        medbench_eval::write_outputs(&out, &s.results)?;
+        crate::eval::print_summary(&s.results);
+        return Ok(report_judging(&s.results, &out));
+    }
     let (results, out) = medbench_eval::rejudge(db, &run.id, &judges, a.out.as_deref(), &mut tick)?;
     bar.finish_and_clear();
     crate::eval::print_summary(&results);
