@@ -300,16 +300,48 @@ fn submit_and_eval_round_take_the_judge_flags() {
     );
     assert_eq!(judge.total_requests(), 4);
 
-    // `medbench judge` on a round's run names the command to use instead.
+    // `medbench judge` on a round's run: nothing left to send for the same judge; under
+    // another name (same model, endpoint and prompt: the same judge version) the stored
+    // verdicts are reused and the run is rescored by the round's rules.
     let run = r["run_id"].as_str().unwrap();
-    let o = medbench(
-        &db,
-        &["judge", run, "--judge-model", "j", "--judge-base-url", &jb],
-    );
-    assert!(!o.status.success());
+    let j = |name: &str, extra: &[&str]| {
+        let mut a = vec![
+            "judge",
+            run,
+            "--judge-model",
+            "j",
+            "--judge-base-url",
+            &jb,
+            "--judge-name",
+            name,
+        ];
+        a.extend_from_slice(extra);
+        medbench(&db, &a)
+    };
+    let o = j("kp-judge", &["--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("medbench submit ROUND FILE"),
+        text(&o).contains("2 judge calls: 2 already judged and stored"),
         "{}",
         text(&o)
+    );
+    let out = dir.path().join("j");
+    let o = j("other-judge", &["--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(judge.total_requests(), 4);
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r2["run_id"], r["run_id"]);
+    assert_eq!(r2["model"]["name"], "m");
+    assert!(
+        r2["tasks"]["DemoCase"]["scorer"]
+            .as_str()
+            .unwrap()
+            .starts_with("judge:key_points:other-judge@"),
+        "{r2}"
+    );
+    assert_eq!(
+        r2["tasks"]["DemoCase"]["score"], r["tasks"]["DemoCase"]["score"],
+        "the same verdicts give the same macro-recall"
     );
 }
