@@ -161,11 +161,6 @@ pub fn eval(db: &str, a: EvalArgs) -> Result<i32> {
         judges: crate::judge::build(&a.judge.specs()?)?,
     };
     if let Some(round) = &a.round {
-        if !opts.judges.is_empty() {
-            bail!(
-                "judging round runs is not supported yet: their answers belong to permuted instances, not bank items. Evaluate open-ended tasks with a judge outside the round (without --round)"
-            );
-        }
         return crate::round::eval_round(db, round, &model_from_args(&a)?, &opts);
     }
     let models = match &a.config {

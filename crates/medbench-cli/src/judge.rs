@@ -155,13 +155,9 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
     let bank = medbench_store::SqliteBank::open(db)?;
     let run = medbench_eval::find_run(&bank, &a.run)?;
     drop(bank);
-    let spec: serde_json::Value = serde_json::from_str(&run.spec).unwrap_or_default();
-    if spec.get("round").is_some() {
-        bail!(
-            "run {} answered a round (or is a submission); judging round runs is not supported yet: their answers belong to permuted instances, not bank items",
-            run.id
-        );
-    }
+    let round_run = medbench_store::SqliteBank::open(db)?
+        .run_round(&run.id)?
+        .is_some();
     if a.dry_run {
         let e = medbench_judge::estimate(db, &run.id, &judges)?;
         println!("run {}: {} answers to judge", run.id, e.items);
@@ -188,14 +184,27 @@ pub fn judge(db: &str, a: JudgeRunArgs) -> Result<i32> {
         return Ok(0);
     }
     let (bar, mut tick) = bar(&run.id);
+    if round_run {
+        // A round's answers belong to its instances: rescored by the round's rules.
+        let s = medbench_round::rejudge_round_run(db, &run.id, &judges, &mut tick)?;
+        bar.finish_and_clear();
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("results").join(&run.id));
+        medbench_eval::write_outputs(&out, &s.results)?;
+        crate::eval::print_summary(&s.results);
+        return Ok(report_judging(&s.results, &out));
+    }
     let (results, out) = medbench_eval::rejudge(db, &run.id, &judges, a.out.as_deref(), &mut tick)?;
     bar.finish_and_clear();
     crate::eval::print_summary(&results);
     Ok(report_judging(&results, &out))
 }
 
-/// Print what the judges did; exit status 3 when judge calls failed.
-pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i32 {
+/// Print one line per judge of `r` (nothing without judges); 3 when judge calls failed,
+/// with `retry` saying how to send only those again.
+pub fn print_judges(r: &medbench_report::Results, retry: &str) -> i32 {
     let mut code = 0;
     if let Some(j) = &r.judging {
         for i in &j.judges {
@@ -221,10 +230,16 @@ pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i3
         }
         if code == 3 {
             eprintln!(
-                "warning: some judge calls failed; their items are listed as errors. Run `medbench judge` again to retry only them."
+                "warning: some judge calls failed; their items are listed as errors. {retry}"
             );
         }
     }
+    code
+}
+
+/// Print what the judges did; exit status 3 when judge calls failed.
+pub fn report_judging(r: &medbench_report::Results, out: &std::path::Path) -> i32 {
+    let code = print_judges(r, "Run `medbench judge` again to retry only them.");
     for w in &r.warnings {
         eprintln!("warning: {w}");
     }

@@ -89,6 +89,10 @@ pub struct SubmitArgs {
     /// Print every validation issue (default: the first 20).
     #[arg(long)]
     pub all_issues: bool,
+    /// Judge the open-ended answers (default: ROUGE-L stands in); verdicts are stored,
+    /// so submitting the same file again sends only the judge calls still missing.
+    #[command(flatten)]
+    pub judge: crate::judge::JudgeArgs,
 }
 
 #[derive(Args)]
@@ -239,9 +243,20 @@ fn finish(s: &Submitted, out: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 pub fn submit(db: &str, a: SubmitArgs) -> Result<i32> {
+    let judges = crate::judge::build(&a.judge.specs()?)?;
     let mut bank = open(db)?;
-    let s = medbench_round::submit(&mut bank, &a.round, &a.file, &a.model)
-        .with_context(|| format!("submitting {}", a.file.display()))?;
+    let (bar, mut tick) = crate::judge::bar("judging");
+    let s = medbench_round::submit_with(
+        &mut bank,
+        &a.round,
+        &a.file,
+        &a.model,
+        &medbench_round::UnpackLimits::default(),
+        &judges,
+        &mut tick,
+    )
+    .with_context(|| format!("submitting {}", a.file.display()))?;
+    bar.finish_and_clear();
     let serious: Vec<_> = s
         .issues
         .iter()
@@ -265,6 +280,8 @@ pub fn submit(db: &str, a: SubmitArgs) -> Result<i32> {
         s.run_id,
         dir.display()
     );
+    let judged =
+        crate::judge::print_judges(&s.results, "Submit the same file again to retry only them.");
     if !serious.is_empty() {
         eprintln!(
             "warning: {} row(s) were rejected (see above); they were not scored",
@@ -272,7 +289,7 @@ pub fn submit(db: &str, a: SubmitArgs) -> Result<i32> {
         );
         return Ok(1);
     }
-    Ok(0)
+    Ok(judged)
 }
 
 /// `medbench eval --round ROUND`: one model, live, on exactly the round's instances.
@@ -282,8 +299,10 @@ pub fn eval_round(
     model: &medbench_eval::ModelSpec,
     opts: &medbench_eval::EvalOptions,
 ) -> Result<i32> {
-    let s = medbench_round::evaluate_round(db, model, round, opts, &mut |_| {})
+    let (bar, mut tick) = crate::judge::bar("judging");
+    let s = medbench_round::evaluate_round(db, model, round, opts, &mut |_| {}, &mut tick)
         .with_context(|| format!("evaluating {} on round {round}", model.name))?;
+    bar.finish_and_clear();
     let dir = finish(&s, opts.out.clone())?;
     println!(
         "run {} · {} of {} instances answered · written to {}/",
@@ -292,7 +311,13 @@ pub fn eval_round(
         s.instances,
         dir.display()
     );
-    Ok(if s.results.items.errors > 0 { 3 } else { 0 })
+    let judged =
+        crate::judge::print_judges(&s.results, "Run the same command again to retry only them.");
+    Ok(if s.results.items.errors > 0 {
+        3
+    } else {
+        judged
+    })
 }
 
 pub fn contamination(db: &str, a: ContaminationArgs) -> Result<i32> {

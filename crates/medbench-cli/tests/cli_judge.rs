@@ -182,3 +182,166 @@ fn eval_with_a_judge_then_dry_run_sample_rate_calibrate_and_report() {
         2 * (sheet.lines().count() - 1)
     );
 }
+
+#[test]
+fn submit_and_eval_round_take_the_judge_flags() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let model = rt.block_on(start(FakeConfig {
+        answer: AnswerPolicy::Fixed("诊断：糖尿病酮症酸中毒。".into()),
+        ..Default::default()
+    }));
+    // Covers the first key point of every item, none of the others.
+    let judge = rt.block_on(start(FakeConfig {
+        answer: AnswerPolicy::custom(|p| {
+            let n = p
+                .split("<key_points>")
+                .nth(1)
+                .and_then(|r| r.split("</key_points>").next())
+                .map(|r| r.trim().lines().count())
+                .unwrap_or(0);
+            let list: Vec<String> = (1..=n)
+                .map(|i| format!("{{\"point\": {i}, \"covered\": {}}}", i == 1))
+                .collect();
+            format!("{{\"key_points\": [{}]}}", list.join(", "))
+        }),
+        ..Default::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    assert!(medbench(&db, &["import", "--demo"]).status.success());
+    let o = medbench(
+        &db,
+        &[
+            "round",
+            "draw",
+            "--per-task",
+            "2",
+            "--seed",
+            "3",
+            "--tasks",
+            "DemoCase",
+            "--name",
+            "open",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let bank = medbench_store::SqliteBank::open(db.to_str().unwrap()).unwrap();
+    let round = bank.find_rounds("open").unwrap().remove(0).id;
+    let rows: String = bank
+        .round_instances(&round)
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": i.instance_id, "answer": "急性心梗"})
+            )
+        })
+        .collect();
+    drop(bank);
+    let answers = dir.path().join("answers.jsonl");
+    std::fs::write(&answers, rows).unwrap();
+    let jb = judge.base_url();
+    let judged = |args: &[&str], out: &std::path::Path| {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend([
+            "--judge-model",
+            "j",
+            "--judge-base-url",
+            &jb,
+            "--judge-name",
+            "kp-judge",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let o = medbench(&db, &a);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            text(&o).contains("judge kp-judge (j, key_points@"),
+            "{}",
+            text(&o)
+        );
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+        assert!(
+            r["tasks"]["DemoCase"]["scorer"]
+                .as_str()
+                .unwrap()
+                .starts_with("judge:key_points:kp-judge@"),
+            "{r}"
+        );
+        r
+    };
+    let a = answers.to_str().unwrap();
+    let r = judged(
+        &["submit", "open", a, "--model", "m"],
+        &dir.path().join("s"),
+    );
+    assert_eq!(judge.total_requests(), 2);
+    let score = r["tasks"]["DemoCase"]["score"].as_f64().unwrap();
+    assert!(score > 0.0 && score < 50.0, "{score}");
+    judged(
+        &["submit", "open", a, "--model", "m"],
+        &dir.path().join("s2"),
+    );
+    assert_eq!(
+        judge.total_requests(),
+        2,
+        "resubmitting sends no judge call"
+    );
+    let mb = model.base_url();
+    judged(
+        &["eval", "--round", "open", "--model", "m", "--base-url", &mb],
+        &dir.path().join("e"),
+    );
+    assert_eq!(judge.total_requests(), 4);
+
+    // `medbench judge` on a round's run: nothing left to send for the same judge; under
+    // another name (same model, endpoint and prompt: the same judge version) the stored
+    // verdicts are reused and the run is rescored by the round's rules.
+    let run = r["run_id"].as_str().unwrap();
+    let j = |name: &str, extra: &[&str]| {
+        let mut a = vec![
+            "judge",
+            run,
+            "--judge-model",
+            "j",
+            "--judge-base-url",
+            &jb,
+            "--judge-name",
+            name,
+        ];
+        a.extend_from_slice(extra);
+        medbench(&db, &a)
+    };
+    let o = j("kp-judge", &["--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 judge calls: 2 already judged and stored"),
+        "{}",
+        text(&o)
+    );
+    let out = dir.path().join("j");
+    let o = j("other-judge", &["--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(judge.total_requests(), 4);
+    let r2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r2["run_id"], r["run_id"]);
+    assert_eq!(r2["model"]["name"], "m");
+    assert!(
+        r2["tasks"]["DemoCase"]["scorer"]
+            .as_str()
+            .unwrap()
+            .starts_with("judge:key_points:other-judge@"),
+        "{r2}"
+    );
+    assert_eq!(
+        r2["tasks"]["DemoCase"]["score"], r["tasks"]["DemoCase"]["score"],
+        "the same verdicts give the same macro-recall"
+    );
+}

@@ -16,6 +16,7 @@ mod draw;
 mod export;
 pub mod instance;
 mod live;
+mod rejudge;
 mod submit;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use contamination::{CanaryHit, ContaminationReport, ItemAtRisk, scan};
 pub use draw::{DrawParams, Drawn, TaskDraw, draw};
 pub use export::{Layout, export};
 pub use live::evaluate_round;
+pub use rejudge::rejudge_round_run;
 pub use submit::{Submitted, score_answers, submit, submit_with};
 pub use validate::{Issue, IssueKind, ParsedSubmission, UnpackLimits, read_submission};
 

@@ -5,6 +5,7 @@ use crate::instance::instance_item;
 use crate::submit::{Answer, Submitted, load_round, score_answers, selection};
 use crate::{Result, RoundError};
 use medbench_core::{Item, item::sha256_hex};
+use medbench_eval::medbench_judge::JudgeProgress;
 use medbench_eval::pipeline::{AskContext, ask};
 use medbench_eval::render::Renderer;
 use medbench_eval::scoring::answer_text;
@@ -20,12 +21,15 @@ fn eval_err(e: impl std::fmt::Display) -> RoundError {
 /// Evaluate a model on a round through its endpoint. Resumable like `eval`:
 /// the run id hashes the round, model, endpoint, sampling, seed and templates.
 /// Few-shot examples are not used (they would come from the bank, with answers).
+/// Open-ended answers are judged by `opts.judges` when there are any (the judges are not
+/// part of the run id: the same command with other judges rescores the stored answers).
 pub fn evaluate_round(
     db: &str,
     model: &ModelSpec,
     round: &str,
     opts: &EvalOptions,
     progress: &mut dyn FnMut(AskProgress),
+    judge_progress: &mut dyn FnMut(JudgeProgress),
 ) -> Result<Submitted> {
     if db == ":memory:" {
         return Err(RoundError::Invalid(
@@ -98,7 +102,15 @@ pub fn evaluate_round(
         .filter(|a| matches!(a, Answer::Text(_)))
         .count();
     let (mut res, permutation) = score_answers(
-        &mut bank, &round, &instances, &items, &run_id, &answers, opts.seed,
+        &mut bank,
+        &round,
+        &instances,
+        &items,
+        &run_id,
+        &answers,
+        opts.seed,
+        &opts.judges,
+        judge_progress,
     )?;
     res.model = medbench_report::ModelInfo {
         name: model.name.clone(),

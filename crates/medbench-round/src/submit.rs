@@ -4,15 +4,21 @@
 //! Choice tasks count the strict score; other tasks have one instance, where
 //! both are equal. The run stores item-level scores under the real item ids, so
 //! it compares with live runs (`medbench compare`).
+//!
+//! With judges, open-ended answers (one instance each) go through the judge stage
+//! after the rule stage, as in `medbench eval`: the judge's score replaces the
+//! stand-in ROUGE-L, and verdicts are stored per run and judge version, so scoring
+//! the same answers again sends only the judge calls still missing.
 
 use crate::instance::instance_parts;
 use crate::validate::{Issue, UnpackLimits, read_submission};
 use crate::{Result, RoundError, find_round};
 use medbench_core::{FormatKind, Item, item::sha256_hex};
+use medbench_eval::medbench_judge::{self, Judge, JudgeProgress};
 use medbench_eval::scoring::{
     InstanceScore, ItemMeta, Scored, combine, outcome_str, results, scorer_id,
 };
-use medbench_report::Results;
+use medbench_report::{CalibrationInfo, Judging, Results};
 use medbench_store::{Bank, InstanceRow, ResponseRow, RoundRow, ScoreRow, SqliteBank};
 use serde::Serialize;
 use serde_json::json;
@@ -71,7 +77,11 @@ pub(crate) fn load_round(
     Ok((round, instances, items))
 }
 
-/// Score answers to a round's instances into a finished run (`run_id` must be open).
+/// Score answers to a round's instances into a finished run (`run_id` must be open,
+/// its answers stored). With `judges`, open-ended items are judged from the stored
+/// answers (only missing judge calls are sent) and the judge's score replaces the
+/// rule's; `results.judging` says what the judges did.
+#[allow(clippy::too_many_arguments)]
 pub fn score_answers(
     bank: &mut SqliteBank,
     round: &RoundRow,
@@ -80,6 +90,8 @@ pub fn score_answers(
     run_id: &str,
     answers: &HashMap<String, Answer>,
     seed: u64,
+    judges: &[Judge],
+    judge_progress: &mut dyn FnMut(JudgeProgress),
 ) -> Result<(Results, BTreeMap<String, PermutationScore>)> {
     // item id → its instances' scores
     let mut per_item: BTreeMap<&str, Vec<InstanceScore>> = BTreeMap::new();
@@ -107,17 +119,11 @@ pub fn score_answers(
         per_item.entry(inst.item_id.as_str()).or_default().push(got);
     }
     let mut scored = Vec::new();
-    let mut perm: BTreeMap<String, (f64, f64, usize, usize)> = BTreeMap::new();
     for (id, vals) in &per_item {
         let item = &items[*id];
         let kind = item.format_kind();
         let (value, outcome, strict, mean) = combine(kind, vals);
         let choice = matches!(kind, FormatKind::SingleChoice | FormatKind::MultipleChoice);
-        let p = perm.entry(item.task.clone()).or_default();
-        p.0 += strict;
-        p.1 += mean;
-        p.2 += 1;
-        p.3 += vals.len();
         let scorer = if choice && vals.len() > 1 {
             format!("{}+strict@{}", scorer_id(kind), vals.len())
         } else {
@@ -143,6 +149,15 @@ pub fn score_answers(
             failed: vals.iter().filter(|v| v.outcome == "error").count(),
         });
     }
+    let judging = judge_stage(bank, run_id, judges, judge_progress, &mut scored)?;
+    let mut perm: BTreeMap<String, (f64, f64, usize, usize)> = BTreeMap::new();
+    for s in &scored {
+        let p = perm.entry(s.item.task.clone()).or_default();
+        p.0 += s.strict;
+        p.1 += s.mean;
+        p.2 += 1;
+        p.3 += s.instances;
+    }
     let permutation: BTreeMap<String, PermutationScore> = perm
         .into_iter()
         .map(|(t, (s, m, n, k))| {
@@ -164,6 +179,7 @@ pub fn score_answers(
     let usage = bank.run_usage(run_id)?;
     let mut res =
         results(run_id, &scored, usage, seed).map_err(|e| RoundError::Eval(format!("{e:#}")))?;
+    res.judging = judging;
     for (task, p) in &permutation {
         if let Some(t) = res.tasks.get_mut(task) {
             t.permutation = Some(medbench_report::Permutation {
@@ -183,8 +199,52 @@ pub fn score_answers(
         "scoring": "choice tasks: strict (an item counts only if right in every permutation); other tasks: mean",
         "permutation": permutation,
         "scorer_version": medbench_score::SCORER_VERSION,
+        "judges": medbench_eval::judges_manifest(judges),
     });
     Ok((res, permutation))
+}
+
+/// The judge stage of a round run, as `medbench eval` runs it: judge the stored
+/// open-ended answers (sending only the calls not stored yet), then put each judged
+/// item's score in place of its rule score. Choice items are never judged, so their
+/// strict and mean permutation scores stay the rules'.
+fn judge_stage(
+    bank: &SqliteBank,
+    run_id: &str,
+    judges: &[Judge],
+    progress: &mut dyn FnMut(JudgeProgress),
+    scored: &mut [Scored],
+) -> Result<Option<Judging>> {
+    if judges.is_empty() {
+        return Ok(None);
+    }
+    let db = bank.location();
+    if db == ":memory:" || db.is_empty() {
+        return Err(RoundError::Invalid(
+            "judging needs a bank in a file (the judge stage reads and writes it from several threads)".into(),
+        ));
+    }
+    let eval = |e: anyhow::Error| RoundError::Eval(format!("judging run {run_id}: {e:#}"));
+    medbench_judge::judge_run(&db, run_id, judges, progress).map_err(eval)?;
+    let judged = medbench_judge::item_scores(bank, run_id, judges).map_err(eval)?;
+    for s in scored.iter_mut() {
+        if let Some(j) = judged.get(&s.row.item_id) {
+            s.row.value = j.value;
+            s.row.outcome = j.outcome.clone();
+            s.row.parsed = None;
+            s.row.detail = Some(j.detail.clone());
+            s.row.scorer = j.scorer.clone();
+            s.strict = j.value;
+            s.mean = j.value;
+        }
+    }
+    Ok(Some(Judging {
+        judges: medbench_judge::summary(bank, run_id, judges).map_err(eval)?,
+        calibration: CalibrationInfo {
+            note: "not applied: scores are the judge's own".into(),
+            ..Default::default()
+        },
+    }))
 }
 
 /// The item-level selection a round run records (what `compare` pairs on).
@@ -198,18 +258,31 @@ pub(crate) fn selection(instances: &[InstanceRow]) -> Vec<(String, u32, String)>
     sel
 }
 
-/// Validate a filled export and score it into a run, with the default [`UnpackLimits`].
+/// Validate a filled export and score it into a run, with the default [`UnpackLimits`]
+/// and no judge (open-ended answers get the stand-in ROUGE-L).
 pub fn submit(bank: &mut SqliteBank, round: &str, file: &Path, model: &str) -> Result<Submitted> {
-    submit_with(bank, round, file, model, &UnpackLimits::default())
+    submit_with(
+        bank,
+        round,
+        file,
+        model,
+        &UnpackLimits::default(),
+        &[],
+        &mut |_| {},
+    )
 }
 
-/// [`submit`] with explicit bounds on what the submission may unpack to.
+/// [`submit`] with explicit bounds on what the submission may unpack to, and the judges
+/// of its open-ended answers (none: the stand-in ROUGE-L). The bank must be a file when
+/// judges are given. Submitting the same file again reuses the stored verdicts.
 pub fn submit_with(
     bank: &mut SqliteBank,
     round: &str,
     file: &Path,
     model: &str,
     limits: &UnpackLimits,
+    judges: &[Judge],
+    judge_progress: &mut dyn FnMut(JudgeProgress),
 ) -> Result<Submitted> {
     if model.trim().is_empty() {
         return Err(RoundError::Invalid(
@@ -274,7 +347,15 @@ pub fn submit_with(
         .map(|(k, v)| (k.clone(), Answer::Text(v.clone())))
         .collect();
     let (mut res, permutation) = score_answers(
-        bank, &round, &instances, &items, &run_id, &answers, round.seed,
+        bank,
+        &round,
+        &instances,
+        &items,
+        &run_id,
+        &answers,
+        round.seed,
+        judges,
+        judge_progress,
     )?;
     res.model = medbench_report::ModelInfo {
         name: model.to_owned(),

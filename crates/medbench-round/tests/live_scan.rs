@@ -65,7 +65,7 @@ fn eval_round_asks_the_permuted_instances_and_scores_strictly() {
         seed: 3,
         ..Default::default()
     };
-    let s = evaluate_round(&f.db, &m, &d.round.id, &opts, &mut |_| {}).unwrap();
+    let s = evaluate_round(&f.db, &m, &d.round.id, &opts, &mut |_| {}, &mut |_| {}).unwrap();
     assert_eq!(s.instances, 30);
     assert_eq!(s.answered, 30);
     assert_eq!(
@@ -83,7 +83,7 @@ fn eval_round_asks_the_permuted_instances_and_scores_strictly() {
         "item ids reached the model"
     );
     // Run again: resumes, asks nothing.
-    let again = evaluate_round(&f.db, &m, &d.round.id, &opts, &mut |_| {}).unwrap();
+    let again = evaluate_round(&f.db, &m, &d.round.id, &opts, &mut |_| {}, &mut |_| {}).unwrap();
     assert_eq!(again.run_id, s.run_id);
 }
 

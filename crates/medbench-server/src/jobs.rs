@@ -171,7 +171,10 @@ fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<Don
     model.timeout_secs = Some(timeout.as_secs());
     model.max_tokens = spec.max_tokens;
     model.temperature = spec.temperature;
-    let opts = EvalOptions::default();
+    let opts = EvalOptions {
+        judges: state.judges.clone(),
+        ..Default::default()
+    };
     let mut last = Instant::now() - Duration::from_secs(10);
     let id = job.id;
     let mut progress = |p: medbench_eval::AskProgress| {
@@ -180,9 +183,15 @@ fn evaluate(state: &AppState, bank: &mut SqliteBank, job: &JobRow) -> Result<Don
             let _ = bank.job_progress(id, None, p.done as i64, p.total as i64);
         }
     };
-    let s =
-        medbench_round::evaluate_round(&state.config.db, &model, &spec.round, &opts, &mut progress)
-            .map_err(|e| e.to_string())?;
+    let s = medbench_round::evaluate_round(
+        &state.config.db,
+        &model,
+        &spec.round,
+        &opts,
+        &mut progress,
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Done {
         run_id: s.run_id,
         errors: s.results.items.errors,

@@ -30,7 +30,7 @@ mod uploads;
 
 pub use auth::{Cap, Principal, ROLES, Role, add_user, create_token};
 pub use routes::{ROUTES, RouteSpec, router};
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, JudgeConfig, ServerConfig};
 
 use anyhow::Context;
 use std::sync::Arc;

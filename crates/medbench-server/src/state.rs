@@ -4,6 +4,8 @@ use crate::error::AppError;
 use crate::ops::{Metrics, RateLimiter};
 use crate::seal::Sealer;
 use anyhow::Context;
+use medbench_eval::medbench_judge::Judge;
+use medbench_eval::{JudgeSpec, ModelSpec, ProviderKind, build_judge};
 use medbench_report::Results;
 use medbench_store::SqliteBank;
 use serde::Deserialize;
@@ -37,6 +39,57 @@ pub struct ServerConfig {
     pub endpoint_timeout_secs: u64,
     /// Requests in flight per live job, at most.
     pub max_job_concurrency: usize,
+    /// The LLM judge of open-ended answers in uploads and live jobs; without one,
+    /// ROUGE-L stands in for them.
+    pub judge: Option<JudgeConfig>,
+}
+
+/// The `[judge]` table: one judge endpoint, configured by the operator (so it may be
+/// private; it is not checked like the endpoints users register).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// The model name sent to the endpoint.
+    pub model: String,
+    /// Its OpenAI-compatible (or Anthropic) base URL.
+    pub base_url: String,
+    /// Environment variable holding the judge's API key.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// `openai` (default) or `anthropic`.
+    #[serde(default)]
+    pub provider: ProviderKind,
+    /// Judge requests in flight at once (default 8).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// The name verdicts are stored under (default: the model).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl JudgeConfig {
+    /// The judge this table describes; a bad table (an unknown provider, a key variable
+    /// that is not set) is an error at start, not at the first upload.
+    pub fn build(&self) -> anyhow::Result<Judge> {
+        if let Some(var) = &self.api_key_env
+            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+        {
+            anyhow::bail!(
+                "[judge] in the server config: api_key_env = \"{var}\", but {var} is not set in the server's environment"
+            );
+        }
+        let mut m = ModelSpec::named(&self.model);
+        m.provider = self.provider;
+        m.base_url = Some(self.base_url.clone());
+        m.api_key_env = self.api_key_env.clone();
+        m.concurrency = self.concurrency;
+        build_judge(&JudgeSpec {
+            name: self.name.clone(),
+            tasks: vec![],
+            model: m,
+        })
+        .context("[judge] in the server config")
+    }
 }
 
 impl Default for ServerConfig {
@@ -53,6 +106,7 @@ impl Default for ServerConfig {
             worker: true,
             endpoint_timeout_secs: 120,
             max_job_concurrency: 16,
+            judge: None,
         }
     }
 }
@@ -78,6 +132,8 @@ pub(crate) type Export = Arc<Vec<(String, Vec<u8>)>>;
 /// Shared by every request and the worker.
 pub struct AppState {
     pub config: ServerConfig,
+    /// Built from `config.judge`: none, or the one judge of uploads and jobs.
+    pub(crate) judges: Vec<Judge>,
     bank: Mutex<SqliteBank>,
     pub(crate) sealer: Sealer,
     pub(crate) metrics: Metrics,
@@ -103,11 +159,16 @@ impl AppState {
         let mut bank = medbench_store::SqliteBank::open(&config.db)
             .with_context(|| format!("cannot open the bank at {}", config.db))?;
         let sealer = Sealer::for_bank(&mut bank)?;
+        let judges = match &config.judge {
+            Some(j) => vec![j.build()?],
+            None => vec![],
+        };
         let scratch = tempfile::Builder::new()
             .prefix("medbench-server-")
             .tempdir()
             .context("cannot create a scratch directory for uploads")?;
         Ok(AppState {
+            judges,
             limiter: RateLimiter::new(config.rate_limit_per_minute),
             config,
             bank: Mutex::new(bank),

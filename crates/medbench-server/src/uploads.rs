@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medbench_round::{IssueKind, RoundError, UnpackLimits};
+use medbench_store::SqliteBank;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -86,7 +87,7 @@ pub(crate) async fn submit_bytes(
         max_total_bytes: s.config.max_unpacked_bytes,
     };
     let (st, user, auto) = (s.clone(), p.user_id, s.config.auto_publish);
-    s.db(move |b| {
+    let work = move |b: &mut SqliteBank| {
         let round = match round.filter(|r| !r.trim().is_empty()) {
             Some(r) => r,
             None => b
@@ -116,13 +117,14 @@ pub(crate) async fn submit_bytes(
         }
         let shown = format!("{}/", dir.path().display());
         let sub =
-            medbench_round::submit_with(b, &round, &path, &model, &limits).map_err(
-                |e| match e {
+            medbench_round::submit_with(b, &round, &path, &model, &limits, &st.judges, &mut |_| {})
+                .map_err(|e| match e {
                     RoundError::UnknownRound(_) => AppError::not_found(e.to_string()),
                     RoundError::Store(s) => s.into(),
+                    // The judge stage is the server's, not the uploader's.
+                    RoundError::Eval(_) => AppError::internal(e),
                     e => AppError::bad_request(e.to_string().replace(&shown, "")),
-                },
-            )?;
+                })?;
         let at = medbench_eval::now();
         b.set_run_owner(&sub.run_id, user, "upload", &at)?;
         if auto {
@@ -150,8 +152,18 @@ pub(crate) async fn submit_bytes(
             missing,
             published: auto,
         })
+    };
+    if s.judges.is_empty() {
+        return s.db(work).await;
+    }
+    // Judging takes minutes: on a connection of its own, so that other requests do not
+    // wait for the shared one meanwhile.
+    let db = s.config.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut b = SqliteBank::open(&db)?;
+        work(&mut b)
     })
-    .await
+    .await?
 }
 
 #[derive(Deserialize)]

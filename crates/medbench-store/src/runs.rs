@@ -389,7 +389,8 @@ pub struct RunItemRow {
     pub version: u32,
     pub body: String,
     /// `(instance key, answer)` in key order: the item id itself for an item asked
-    /// once, `<item id>#<k>` for variant `k` of an item asked in several option orders.
+    /// once, `<item id>#<k>` for variant `k` of an item asked in several option orders;
+    /// in a round's run, the opaque instance ids in permutation order.
     /// Instances not answered yet are absent.
     pub answers: Vec<(String, StoredAnswer)>,
 }
@@ -444,59 +445,117 @@ impl SqliteBank {
 
     /// Every item of a run with the answers of all its instances, the item body still
     /// undecoded, so that a caller can decode on another thread while this one reads on.
+    ///
+    /// An eval run stores each answer under the item id or `<item id>#<k>`; a run of a
+    /// round (live or a submission, its spec names `"round"`) stores them under the
+    /// round's opaque instance ids, found here through `round_instances` (in
+    /// permutation order). Either way the answers come back under the keys they were
+    /// stored under.
     pub fn for_each_run_row(
         &self,
         run_id: &str,
         f: &mut dyn FnMut(RunItemRow) -> Result<()>,
     ) -> Result<()> {
-        // Instance keys are the item id or `<item id>#<k>`: every key of an item lies in
-        // [id, id || '$') ('$' follows '#'), a range the responses key scans in order.
-        // Keys of other items that fall in the range (`id!x`) are dropped below.
-        let mut st = self.conn.prepare(
-            "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
+        match self.run_round(run_id)? {
+            Some(round) => self.for_each_round_run_row(run_id, &round, f),
+            None => {
+                // Instance keys are the item id or `<item id>#<k>`: every key of an item lies
+                // in [id, id || '$') ('$' follows '#'), a range the responses key scans in
+                // order. Keys of other items that fall in the range (`id!x`) are dropped.
+                let mut st = self.conn.prepare(
+                    "SELECT ri.item_id, ri.item_version, v.body, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
+                     FROM run_items ri
+                     JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
+                     LEFT JOIN responses r ON r.run_id = ri.run_id
+                         AND r.item_id >= ri.item_id AND r.item_id < ri.item_id || '$'
+                     WHERE ri.run_id = ?1 ORDER BY ri.item_id, r.item_id",
+                )?;
+                let rows = st.query([run_id])?;
+                group_rows(rows, f)
+            }
+        }
+    }
+
+    /// [`Self::for_each_run_row`] for a run of `round`: the run's items and the answers
+    /// to the round's instances, each read in item order, merged here. (Joining the
+    /// instances per item would scan the whole round for every item: they are keyed by
+    /// instance id.) Memory holds one item at a time, as for an eval run.
+    fn for_each_round_run_row(
+        &self,
+        run_id: &str,
+        round: &str,
+        f: &mut dyn FnMut(RunItemRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut items = self.conn.prepare(
+            "SELECT ri.item_id, ri.item_version, v.body
              FROM run_items ri
              JOIN item_versions v ON v.id = ri.item_id AND v.version = ri.item_version
-             LEFT JOIN responses r ON r.run_id = ri.run_id
-                 AND r.item_id >= ri.item_id AND r.item_id < ri.item_id || '$'
-             WHERE ri.run_id = ?1 ORDER BY ri.item_id, r.item_id",
+             WHERE ri.run_id = ?1 ORDER BY ri.item_id",
         )?;
-        let mut rows = st.query([run_id])?;
-        let mut current: Option<RunItemRow> = None;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            if current.as_ref().is_none_or(|c| c.id != id) {
-                if let Some(done) = current.take() {
-                    f(done)?;
-                }
-                current = Some(RunItemRow {
-                    version: r.get(1)?,
-                    body: r.get(2)?,
-                    answers: Vec::new(),
-                    id,
-                });
-            }
-            let Some(key) = r.get::<_, Option<String>>(3)? else {
-                continue;
+        let mut answers = self.conn.prepare(
+            "SELECT ins.item_id, r.item_id, r.text, r.tool_calls, r.error_kind, r.error
+             FROM round_instances ins
+             JOIN responses r ON r.run_id = ?1 AND r.item_id = ins.instance_id
+             WHERE ins.round_id = ?2 ORDER BY ins.item_id, ins.permutation",
+        )?;
+        let mut answers = answers.query(params![run_id, round])?;
+        let mut next_answer = || -> Result<Option<(String, String, StoredAnswer)>> {
+            let Some(r) = answers.next()? else {
+                return Ok(None);
             };
-            let row = current.as_mut().expect("set above");
-            let ours = key.len() == row.id.len()
-                || (key.as_bytes().get(row.id.len()) == Some(&b'#') && key.starts_with(&row.id));
-            if ours {
-                row.answers.push((
-                    key,
-                    StoredAnswer {
-                        text: r.get(4)?,
-                        tool_calls: r.get(5)?,
-                        error_kind: r.get(6)?,
-                        error: r.get(7)?,
-                    },
-                ));
+            Ok(Some((
+                r.get(0)?,
+                r.get(1)?,
+                StoredAnswer {
+                    text: r.get(2)?,
+                    tool_calls: r.get(3)?,
+                    error_kind: r.get(4)?,
+                    error: r.get(5)?,
+                },
+            )))
+        };
+        let mut pending = next_answer()?;
+        let mut rows = items.query([run_id])?;
+        while let Some(r) = rows.next()? {
+            let mut row = RunItemRow {
+                id: r.get(0)?,
+                version: r.get(1)?,
+                body: r.get(2)?,
+                answers: Vec::new(),
+            };
+            // Both sides are in BINARY order of the item id, which is `str` order.
+            while let Some((item, ..)) = &pending
+                && item.as_str() <= row.id.as_str()
+            {
+                let (item, key, answer) = pending.take().expect("matched above");
+                if item == row.id {
+                    row.answers.push((key, answer));
+                }
+                pending = next_answer()?;
             }
-        }
-        if let Some(done) = current {
-            f(done)?;
+            f(row)?;
         }
         Ok(())
+    }
+
+    /// The round a run answered, from its spec (`"round": "<id>"`); `None` for an eval
+    /// run. A spec that is not JSON is reported, not taken for an eval run.
+    pub fn run_round(&self, run_id: &str) -> Result<Option<String>> {
+        let Some(spec) = self
+            .conn
+            .query_row("SELECT spec FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_str(&spec).map_err(|e| {
+            StoreError::Unsupported(format!(
+                "run {run_id}: its stored spec is not JSON ({e}); the bank is damaged"
+            ))
+        })?;
+        Ok(v.get("round").and_then(|r| r.as_str()).map(str::to_owned))
     }
 
     /// Token and call totals of a run, summed in the database.
@@ -517,4 +576,49 @@ impl SqliteBank {
             },
         )?)
     }
+}
+
+/// Group an eval run's joined rows (item id, version, body, key, text, tool calls, error
+/// kind, error), sorted by item, into one [`RunItemRow`] per item, keeping only the keys
+/// of the item itself (its id, or its id then `#`).
+fn group_rows(
+    mut rows: rusqlite::Rows<'_>,
+    f: &mut dyn FnMut(RunItemRow) -> Result<()>,
+) -> Result<()> {
+    let mut current: Option<RunItemRow> = None;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if current.as_ref().is_none_or(|c| c.id != id) {
+            if let Some(done) = current.take() {
+                f(done)?;
+            }
+            current = Some(RunItemRow {
+                version: r.get(1)?,
+                body: r.get(2)?,
+                answers: Vec::new(),
+                id,
+            });
+        }
+        let Some(key) = r.get::<_, Option<String>>(3)? else {
+            continue;
+        };
+        let row = current.as_mut().expect("set above");
+        let ours = key.len() == row.id.len()
+            || (key.as_bytes().get(row.id.len()) == Some(&b'#') && key.starts_with(&row.id));
+        if ours {
+            row.answers.push((
+                key,
+                StoredAnswer {
+                    text: r.get(4)?,
+                    tool_calls: r.get(5)?,
+                    error_kind: r.get(6)?,
+                    error: r.get(7)?,
+                },
+            ));
+        }
+    }
+    if let Some(done) = current {
+        f(done)?;
+    }
+    Ok(())
 }
