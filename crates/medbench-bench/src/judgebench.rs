@@ -243,6 +243,9 @@ pub struct Pass {
     /// CPU microseconds per call: this process (the judge stage) and the fake judge.
     pub stage_us: f64,
     pub fake_us: Option<f64>,
+    /// Seconds of `estimate` alone on the same bank: `judge_run` makes this pass over
+    /// every answer (render, hash, cache look-ups) before it sends its first call.
+    pub estimate_secs: f64,
     /// The second run on the same bank: calls it sent, and verdicts it found stored.
     pub rerun_sent: u64,
     pub rerun_stored: u64,
@@ -261,6 +264,9 @@ pub fn measure(
     let (db, run_id) = bank_with_run(dir, items, kind)?;
     let fake = fake(latency_ms, kind)?;
     let judges = vec![judge_for(&fake.url(), concurrency)?];
+    let t = Instant::now();
+    medbench_judge::estimate(&db, &run_id, &judges)?;
+    let estimate_secs = t.elapsed().as_secs_f64();
     let (f0, c0) = (fake.cpu()?, own_cpu());
     let t = Instant::now();
     let p = medbench_judge::judge_run(&db, &run_id, &judges, &mut |_| {})?;
@@ -277,6 +283,7 @@ pub fn measure(
         ideal,
         ratio: ratio(p.done, secs, ideal),
         stage_us: per_call(c1 - c0),
+        estimate_secs,
         fake_us: f0.zip(f1).map(|(a, b)| per_call(b - a)),
         rerun_sent: again.done - again.cached,
         rerun_stored: est.stored,
@@ -320,9 +327,9 @@ pub fn run(
         kind.name()
     );
     println!(
-        "| run | judge calls | wall time | calls/s | ideal | ratio | CPU per call: stage + fake judge | second run: sent / stored |"
+        "| run | judge calls | wall time | calls/s | ideal | ratio | CPU per call: stage + fake judge | of the wall time: estimate pass | second run: sent / stored |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
     for r in 1..=runs {
         let tmp = tempfile::tempdir()?;
@@ -335,7 +342,7 @@ pub fn run(
             FakeJudge::child,
         )?;
         println!(
-            "| {r} | {} | {:.2} s | {:.0} | {:.0} | {:.1}% | {:.0} + {:.0} µs | {} / {} |",
+            "| {r} | {} | {:.2} s | {:.0} | {:.0} | {:.1}% | {:.0} + {:.0} µs | {:.2} s | {} / {} |",
             p.calls,
             p.secs,
             p.calls as f64 / p.secs,
@@ -343,6 +350,7 @@ pub fn run(
             100.0 * p.ratio,
             p.stage_us,
             p.fake_us.unwrap_or(f64::NAN),
+            p.estimate_secs,
             p.rerun_sent,
             p.rerun_stored
         );
