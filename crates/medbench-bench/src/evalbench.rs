@@ -22,9 +22,9 @@ fn sibling(name: &str) -> Result<PathBuf> {
 }
 
 /// A fake endpoint in its own process.
-struct Endpoint {
-    child: Child,
-    url: String,
+pub(crate) struct Endpoint {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Endpoint {
@@ -39,17 +39,26 @@ impl Endpoint {
             }
             None => Command::new(&fake),
         };
+        cmd.args(["--latency-ms", &latency_ms.to_string(), "--answer", "<A>"]);
+        Endpoint::spawn(cmd)
+    }
+
+    /// Start a server command that prints its base URL as its first line.
+    pub(crate) fn spawn(mut cmd: Command) -> Result<Endpoint> {
         let mut child = cmd
-            .args(["--latency-ms", &latency_ms.to_string(), "--answer", "<A>"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .spawn()?;
+            .spawn()
+            .with_context(|| format!("cannot start {cmd:?}"))?;
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
-        Ok(Endpoint {
-            child,
-            url: line.trim().to_owned(),
-        })
+        let url = line.trim().to_owned();
+        if !url.starts_with("http") {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{cmd:?} printed no base URL (got `{url}`)");
+        }
+        Ok(Endpoint { child, url })
     }
 }
 
@@ -61,7 +70,7 @@ impl Drop for Endpoint {
 }
 
 /// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
-fn process_cpu(pid: u32) -> Result<f64> {
+pub(crate) fn process_cpu(pid: u32) -> Result<f64> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path)?;
     let ticks = stat_ticks(&stat).with_context(|| format!("{path}: no utime and stime"))?;
@@ -82,7 +91,7 @@ fn stat_ticks(stat: &str) -> Option<f64> {
 }
 
 /// CPU seconds (user + system) this process has used so far.
-fn own_cpu() -> f64 {
+pub(crate) fn own_cpu() -> f64 {
     // SAFETY: getrusage fills a zero-initialised plain-data struct for this process.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };

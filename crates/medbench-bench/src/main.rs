@@ -7,6 +7,7 @@
 mod answers;
 mod bank;
 mod evalbench;
+mod judgebench;
 mod load;
 mod roundbench;
 mod serverbench;
@@ -55,6 +56,26 @@ enum Cmd {
         /// Run the endpoint on CPU 0 and the client side on CPU 1, as if on separate machines.
         #[arg(long)]
         pin: bool,
+    },
+    /// Judge stage throughput: `judge_run` with one judge against the fake server at a
+    /// fixed latency, next to the ideal rate (concurrency / latency); then a second run on
+    /// the same bank, which must reuse the stored verdicts. Needs `cargo build --release`.
+    ///
+    /// Example: medbench-bench judge --latency-ms 200 --concurrency 256 --runs 3
+    Judge {
+        /// Items (one judge call each); default: 12.5 s of calls at the ideal rate
+        /// (16,000 for 256 in flight at 200 ms).
+        #[arg(long)]
+        items: Option<usize>,
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        #[arg(long, value_enum, default_value_t = judgebench::Kind::KeyPoints)]
+        kind: judgebench::Kind,
+        /// Measured runs, each on a fresh bank.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
     },
     /// Rounds: draw a permuted round from a large bank, and validate + score a submission.
     ///
@@ -127,6 +148,13 @@ enum Cmd {
     ChildImport { file: String, db: String },
     #[command(hide = true)]
     ChildStats { db: String },
+    #[command(hide = true)]
+    ChildFakeJudge {
+        #[arg(long)]
+        latency_ms: u64,
+        #[arg(long)]
+        answer: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -139,6 +167,13 @@ fn main() -> Result<()> {
             dir,
             pin,
         } => evalbench::run(items, slow_items, latency_ms, dir, pin),
+        Cmd::Judge {
+            items,
+            latency_ms,
+            concurrency,
+            kind,
+            runs,
+        } => judgebench::run(items, latency_ms, concurrency, kind, runs),
         Cmd::Round {
             items,
             per_task,
@@ -184,6 +219,9 @@ fn main() -> Result<()> {
         }),
         Cmd::ChildImport { file, db } => bank::child_import(&file, &db),
         Cmd::ChildStats { db } => bank::child_stats(&db),
+        Cmd::ChildFakeJudge { latency_ms, answer } => {
+            judgebench::child_fake_judge(latency_ms, answer)
+        }
     }
 }
 
