@@ -271,6 +271,22 @@ pub fn task_name(ctx: &Context, default: &str) -> String {
     ctx.task.clone().unwrap_or_else(|| default.to_owned())
 }
 
+/// Read a media file named by a record, relative to the data file, and describe it.
+pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
+    let media_type = media_type_for(rel).ok_or_else(|| {
+        format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)")
+    })?;
+    let bytes = root.read(rel)?;
+    Ok(MediaBlob {
+        media: Media {
+            name: rel.to_owned(),
+            media_type: media_type.to_owned(),
+            sha256: sha256_hex(&bytes),
+        },
+        bytes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,20 +367,4 @@ mod tests {
         let got = labels("Which? (A) aspirin (B) heparin (C) warfarin");
         assert_eq!(got[1].1, "heparin");
     }
-}
-
-/// Read a media file named by a record, relative to the data file, and describe it.
-pub fn load_media(root: &mut MediaRoot, rel: &str) -> Result<MediaBlob, String> {
-    let media_type = media_type_for(rel).ok_or_else(|| {
-        format!("`{rel}`: unsupported media type (expected .png, .jpg, .jpeg or .pdf)")
-    })?;
-    let bytes = root.read(rel)?;
-    Ok(MediaBlob {
-        media: Media {
-            name: rel.to_owned(),
-            media_type: media_type.to_owned(),
-            sha256: sha256_hex(&bytes),
-        },
-        bytes,
-    })
 }
