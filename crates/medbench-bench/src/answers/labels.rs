@@ -239,10 +239,30 @@ pub fn judge(expect: &Expect, read: &Reading) -> Verdict {
         (Expect::Undecided, Some(_)) => Verdict::UndecidedGuessed,
         (Expect::Empty, None) => Verdict::EmptyUnparsed,
         (Expect::Empty, Some(_)) => Verdict::EmptyRead,
-        (Expect::Fields(want), Some(got)) if want == got => Verdict::JsonRead,
+        (Expect::Fields(want), Some(got)) if fields_read(want, got) => Verdict::JsonRead,
         (Expect::Fields(_), Some(_)) => Verdict::JsonMisread,
         (Expect::Fields(_), None) => Verdict::JsonUnparsed,
         (Expect::NotEasy, _) => Verdict::JsonNotEasy,
+    }
+}
+
+/// Whether the keys read (`a|b`) cover the keys a person reads: every one of them, compared
+/// through the label normaliser the scorer uses (full-width brackets, spaces). Extra keys
+/// are allowed — a worked answer restates intermediate lines before its summary, and only
+/// the person's fields are scored — except that an answer a person reads as empty (`[]`,
+/// no defects) must be read as empty.
+fn fields_read(want: &str, got: &str) -> bool {
+    let keys = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split('|')
+            .filter(|k| !k.is_empty())
+            .map(medbench_core::label::normalize_label)
+            .collect()
+    };
+    let (want, got) = (keys(want), keys(got));
+    if want.is_empty() {
+        got.is_empty()
+    } else {
+        want.is_subset(&got)
     }
 }
 
@@ -342,9 +362,13 @@ pub const TARGET_UNDECIDED_UNPARSED_MIN: f64 = 90.0;
 pub const TARGET_JSON_EASY_READ_MIN: f64 = 99.0;
 
 impl Figures {
-    /// Whether every figure that could be measured meets the issue's target.
+    /// Whether every figure that could be measured meets the issue's target. "Every
+    /// definite answer read as the person reads it" allows the unparsed share beside it
+    /// (≤ 0.5%): what is read must never be misread.
     pub fn meets_targets(&self) -> bool {
-        self.definite_read_pct.is_none_or(|p| p >= 100.0)
+        self.definite_read_pct
+            .zip(self.definite_unparsed_pct)
+            .is_none_or(|(read, unparsed)| read + unparsed >= 100.0 - 1e-9)
             && self
                 .definite_unparsed_pct
                 .is_none_or(|p| p <= TARGET_DEFINITE_UNPARSED_MAX)
@@ -449,6 +473,19 @@ mod tests {
             judge(&Expect::Fields("a|b".into()), &r("a")),
             Verdict::JsonMisread
         );
+        // Keys compare as the scorer compares them; extra restated keys are allowed,
+        // but an empty answer must read as empty.
+        assert_eq!(
+            judge(
+                &Expect::Fields("肝脏（有无肿大）".into()),
+                &r("肝脏(有无肿大)|注意")
+            ),
+            Verdict::JsonRead
+        );
+        assert_eq!(
+            judge(&Expect::Fields(String::new()), &r("错别字")),
+            Verdict::JsonMisread
+        );
         assert_eq!(
             judge(&Expect::Fields(String::new()), &None),
             Verdict::JsonUnparsed
@@ -485,8 +522,14 @@ mod tests {
         assert_eq!(f.definite_unparsed_pct, Some(0.5));
         assert_eq!(f.undecided_unparsed_pct, Some(90.0));
         assert_eq!(f.json_easy_read_pct, Some(99.0));
-        // The unparsed and JSON bounds are met exactly, but one definite answer is not read.
-        assert!(!f.meets_targets());
+        // Every bound is met exactly: the one definite answer not read is unparsed, not misread.
+        assert!(f.meets_targets());
+        let mut misread = t;
+        misread.count(Verdict::DefiniteMisread);
+        assert!(
+            !misread.figures().meets_targets(),
+            "a misread definite answer fails"
+        );
         let mut all = Tally::default();
         all.add(&t);
         all.add(&t);

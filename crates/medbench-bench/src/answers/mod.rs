@@ -328,7 +328,7 @@ pub fn render(r: &Report, list_misses: bool) -> String {
     let t = &r.total;
     let _ = writeln!(
         o,
-        "\ndefinite choice answers read as the person reads them: {} ({}/{}; target 100%)",
+        "\ndefinite choice answers read as the person reads them: {} ({}/{}; target: none misread)",
         fmt_pct(f.definite_read_pct),
         t.definite_read,
         t.definite
