@@ -27,7 +27,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod pdf;
 mod server;
+
+pub use pdf::tiny_pdf;
 
 /// How the fake derives its answer from the last user message's text.
 #[derive(Clone)]

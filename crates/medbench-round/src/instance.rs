@@ -11,6 +11,7 @@
 //! options (`prompt:verbatim`) and non-choice items get a single, unpermuted instance.
 
 use crate::{Result, RoundError, instance_id, mix, splitmix};
+use medbench_core::variant::{reorder_format, reorder_reference};
 use medbench_core::{Choice, Format, Item, Provenance, Reference};
 use medbench_store::InstanceRow;
 
@@ -42,46 +43,17 @@ pub fn permutation(seed: u64, item_id: &str, k: u32, n: usize) -> Vec<usize> {
 }
 
 /// Apply a permutation to a choice format and its reference: option texts move,
-/// labels stay in place (`A`, `B`, … keep their positions).
+/// labels stay in place (`A`, `B`, … keep their positions). The same rule as an
+/// item's official orders ([`medbench_core::variant`]).
 pub fn permute(
     format: &Format,
     reference: Option<&Reference>,
     perm: &[usize],
 ) -> (Format, Option<Reference>) {
-    let Some(opts) = format.options() else {
-        return (format.clone(), reference.cloned());
-    };
-    let options: Vec<Choice> = perm
-        .iter()
-        .enumerate()
-        .map(|(pos, &orig)| Choice {
-            label: opts[pos].label.clone(),
-            text: opts[orig].text.clone(),
-        })
-        .collect();
-    let new_format = match format {
-        Format::SingleChoice { .. } => Format::SingleChoice { options },
-        Format::MultipleChoice { .. } => Format::MultipleChoice { options },
-        other => other.clone(),
-    };
-    let new_ref = reference.map(|r| match r {
-        Reference::Choice { answer } => {
-            let mut mapped: Vec<(usize, String)> = answer
-                .iter()
-                .filter_map(|l| {
-                    let orig = opts.iter().position(|o| &o.label == l)?;
-                    let pos = perm.iter().position(|&p| p == orig)?;
-                    Some((pos, opts[pos].label.clone()))
-                })
-                .collect();
-            mapped.sort();
-            Reference::Choice {
-                answer: mapped.into_iter().map(|(_, l)| l).collect(),
-            }
-        }
-        other => other.clone(),
-    });
-    (new_format, new_ref)
+    (
+        reorder_format(format, perm),
+        reference.map(|r| reorder_reference(format, r, perm)),
+    )
 }
 
 /// The instances of one item in a round.

@@ -2,13 +2,12 @@
 //! (permuted options, opaque ids), then score them like a submission.
 
 use crate::instance::instance_item;
-use crate::submit::{Answer, Submitted, load_round, score_answers, selection};
+use crate::submit::{Submitted, load_round, score_answers, selection, stored_answers};
 use crate::{Result, RoundError};
 use medbench_core::{Item, item::sha256_hex};
 use medbench_eval::medbench_judge::JudgeProgress;
 use medbench_eval::pipeline::{AskContext, ask};
 use medbench_eval::render::Renderer;
-use medbench_eval::scoring::answer_text;
 use medbench_eval::{Answerer, AskProgress, EvalOptions, ModelSpec, endpoint_name};
 use medbench_store::SqliteBank;
 use serde_json::json;
@@ -86,21 +85,7 @@ pub fn evaluate_round(
         answered: &answered,
     };
     ask(&ctx, &todo, progress).map_err(eval_err)?;
-    let answers: HashMap<String, Answer> = bank
-        .responses(&run_id)?
-        .into_iter()
-        .map(|r| {
-            let a = match &r.error_kind {
-                Some(k) => Answer::Failed(format!("{k}: {}", r.error.as_deref().unwrap_or(""))),
-                None => Answer::Text(answer_text(&r)),
-            };
-            (r.item_id, a)
-        })
-        .collect();
-    let answered = answers
-        .values()
-        .filter(|a| matches!(a, Answer::Text(_)))
-        .count();
+    let (answers, answered) = stored_answers(&bank, &run_id)?;
     let (mut res, permutation) = score_answers(
         &mut bank,
         &round,

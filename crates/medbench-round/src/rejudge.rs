@@ -2,12 +2,10 @@
 //! answers again, with the given judges, by the round's rules. Nothing is asked of
 //! the model; only judge calls not yet stored are sent.
 
-use crate::submit::{Answer, Submitted, load_round, score_answers};
+use crate::submit::{Submitted, load_round, score_answers, stored_answers};
 use crate::{Result, RoundError};
 use medbench_eval::medbench_judge::{Judge, JudgeProgress};
-use medbench_eval::scoring::answer_text;
 use medbench_store::SqliteBank;
-use std::collections::HashMap;
 
 /// Rescore the round run `run_id` from its stored answers with `judges` (none: the
 /// stand-in ROUGE-L) and replace its results. Model, times and the manifest's other
@@ -37,21 +35,7 @@ pub fn rejudge_round_run(
             ))
         })?;
     let (round, instances, items) = load_round(&bank, &round_id)?;
-    let answers: HashMap<String, Answer> = bank
-        .responses(run_id)?
-        .into_iter()
-        .map(|r| {
-            let a = match &r.error_kind {
-                Some(k) => Answer::Failed(format!("{k}: {}", r.error.as_deref().unwrap_or(""))),
-                None => Answer::Text(answer_text(&r)),
-            };
-            (r.item_id, a)
-        })
-        .collect();
-    let answered = answers
-        .values()
-        .filter(|a| matches!(a, Answer::Text(_)))
-        .count();
+    let (answers, answered) = stored_answers(&bank, run_id)?;
     let seed = old
         .manifest
         .get("seed")

@@ -388,3 +388,27 @@ pub fn submit_with(
         permutation,
     })
 }
+
+/// A run's stored answers by instance id (failed calls as [`Answer::Failed`]), and how
+/// many instances have an answer.
+pub(crate) fn stored_answers(
+    bank: &SqliteBank,
+    run_id: &str,
+) -> Result<(HashMap<String, Answer>, usize)> {
+    let answers: HashMap<String, Answer> = bank
+        .responses(run_id)?
+        .into_iter()
+        .map(|r| {
+            let a = match &r.error_kind {
+                Some(k) => Answer::Failed(format!("{k}: {}", r.error.as_deref().unwrap_or(""))),
+                None => Answer::Text(medbench_eval::scoring::answer_text(&r)),
+            };
+            (r.item_id, a)
+        })
+        .collect();
+    let answered = answers
+        .values()
+        .filter(|a| matches!(a, Answer::Text(_)))
+        .count();
+    Ok((answers, answered))
+}
