@@ -512,7 +512,13 @@ pub fn runs(db: &str) -> Result<i32> {
             .results
             .as_deref()
             .and_then(|j| medbench_report::from_json(j).ok())
-            .map(|x| fmt_ci(x.overall.score, x.overall.ci_low, x.overall.ci_high))
+            .map(|x| {
+                if x.overall.n == 0 && !x.answered.is_empty() {
+                    "answered, not scored (blind)".to_owned()
+                } else {
+                    fmt_ci(x.overall.score, x.overall.ci_low, x.overall.ci_high)
+                }
+            })
             .unwrap_or_default();
         t.add_row([r.id, r.model, r.status, r.started_at, overall]);
     }

@@ -111,3 +111,36 @@ fn failed_calls_are_listed_only_when_there_are_some() {
     let back = from_json(&to_json(&r)).unwrap();
     assert_eq!(back.failures, r.failures);
 }
+
+#[test]
+fn a_run_of_only_blind_items_says_not_scored_instead_of_zero() {
+    let mut r = sample();
+    r.tasks.clear();
+    r.dimensions.clear();
+    r.tracks.clear();
+    r.overall = medbench_report::Stat {
+        score: 0.0,
+        ci_low: 0.0,
+        ci_high: 0.0,
+        n: 0,
+    };
+    r.answered.insert(
+        "MedExam".into(),
+        medbench_report::AnsweredTask {
+            track: "llm".into(),
+            dimension: "knowledge_qa".into(),
+            format: "single_choice".into(),
+            items: 30,
+            instances: 150,
+            answered: 150,
+            errors: 0,
+        },
+    );
+    let html = medbench_report::to_html(&r);
+    assert!(html.contains("not scored: every item of this run is blind"));
+    assert!(html.contains("Answered, not scored"));
+    assert!(
+        !html.contains(r#"id="overall-score">0.0"#),
+        "no score of 0 is shown"
+    );
+}

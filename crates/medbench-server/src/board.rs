@@ -89,7 +89,8 @@ fn pick(r: &medbench_report::Results, q: &BoardQuery) -> Option<Stat> {
     if let Some(t) = &q.track {
         return r.tracks.get(t).map(|x| x.stat.clone());
     }
-    Some(r.overall.clone())
+    // A run with nothing scored (every item blind) has no place on a board.
+    (r.overall.n > 0).then(|| r.overall.clone())
 }
 
 /// Build the board `q` as `p` may see it.
